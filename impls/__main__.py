@@ -1,0 +1,7 @@
+"""Entry point of ``python -m impls``."""
+
+import sys
+
+from impls.cli import main
+
+sys.exit(main())

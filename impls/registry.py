@@ -1,0 +1,62 @@
+"""The kernels, by name. Adding a kernel is one module with a ``descend`` function plus one line here.
+
+Every kernel has the signature ``descend(x, y, w, b, learning_rate, epochs) -> (w, b)`` on C-contiguous
+float64 1-D arrays and Python floats/ints, and does no validation: ``impls.fit`` is the front door.
+Modules are imported only when a kernel is first asked for, so an optional kernel whose dependency is
+missing costs nothing and is simply not listed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+Descend = Callable[[np.ndarray, np.ndarray, float, float, float, int], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """What the suite knows about one kernel; ``module`` holds its ``descend`` function."""
+
+    name: str
+    module: str
+    summary: str
+    #: How its results relate to ``python_loop``: "bitwise" (same floating-point operation order) or
+    #: "bounded" (reordered; agrees within a derived error bound).
+    exactness: str
+    #: True when ``descend`` is compiled on first call (its compile time is reported apart).
+    compiled: bool = False
+    #: Third-party modules it needs beyond the core dependencies, and the extra that installs them.
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
+
+    def available(self) -> bool:
+        """Whether every module this kernel needs can be imported here."""
+        return all(importlib.util.find_spec(name) is not None for name in self.requires)
+
+
+KERNELS: dict[str, Kernel] = {
+    kernel.name: kernel
+    for kernel in (
+        Kernel("python_loop", "impls.python_loop", "the notebook's per-sample Python loop", "reference"),
+        Kernel("numpy", "impls.numpy_vectorized", "vectorized NumPy, pairwise np.sum", "bounded"),
+        Kernel("numba", "impls.numba_loop", "the loop under @njit, no fastmath", "bitwise",
+               compiled=True),
+    )
+}
+
+
+def kernel_names() -> list[str]:
+    """Names of the kernels usable here, in registry order (optional ones only when installed)."""
+    return [name for name, kernel in KERNELS.items() if kernel.available()]
+
+
+@cache
+def get_kernel(name: str) -> Descend:
+    """The ``descend`` function of kernel ``name`` (imported on first use)."""
+    return importlib.import_module(KERNELS[name].module).descend

@@ -1,0 +1,11 @@
+"""Shared test configuration: Hypothesis profiles."""
+
+import os
+
+from hypothesis import settings
+
+# Numba compiles on first call, so a per-example deadline would measure the compiler, not the code.
+settings.register_profile("dev", deadline=None, max_examples=40)
+# CI runs the same examples every time: a red build must be reproducible, never a roll of the dice.
+settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
