@@ -34,6 +34,9 @@ class Kernel:
     #: Third-party modules it needs beyond the core dependencies, and the extra that installs them.
     requires: tuple[str, ...] = ()
     extra: str | None = None
+    #: True when it runs on a Dask cluster (``impls.dask_cluster``): each call pays scheduler round
+    #: trips, so sweeps time it only when asked for by name, on one cluster for the whole run.
+    distributed: bool = False
 
     def available(self) -> bool:
         """Whether every module this kernel needs can be imported here."""

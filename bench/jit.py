@@ -1,0 +1,84 @@
+"""Fresh JIT compile time of the compiled kernels, measured apart from their benchmarks.
+
+For a Numba kernel, a *new* dispatcher is built from the kernel's Python function and options and its
+first call on tiny float64 data is timed: that is always a full compile, never a hit in the
+dispatcher's in-memory cache (or an on-disk cache: the new dispatcher has none). Numba's own one-time
+start-up is paid beforehand by compiling a trivial function, so the number is the kernel's own cost.
+
+A kernel built with another compiler (JAX, …) gives its module a function ``compile_seconds() ->
+float`` that does the equivalent; it takes precedence over the Numba path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from functools import cache
+from types import ModuleType
+
+import numba
+import numpy as np
+from numba.core.dispatcher import Dispatcher
+
+from impls.registry import KERNELS, Descend
+
+#: Arguments of a tiny descent with the types the benchmarks pass (float64 arrays, floats, an int), so
+#: that compiling for them compiles the very specialization the benchmarks run.
+_TINY_X = np.array([0.25, 0.75])
+_TINY_Y = 2.0 * _TINY_X + 1.0
+
+
+def tiny_args() -> tuple[np.ndarray, np.ndarray, float, float, float, int]:
+    """(x, y, w, b, learning_rate, epochs) of a two-sample, one-epoch descent."""
+    return _TINY_X.copy(), _TINY_Y.copy(), 0.0, 0.0, 0.01, 1
+
+
+def compile_seconds(kernel: str) -> float | None:
+    """Seconds of a fresh compile of registered kernel ``kernel``; None for interpreted kernels."""
+    spec = KERNELS[kernel]
+    if not spec.compiled:
+        return None
+    return module_compile_seconds(importlib.import_module(spec.module))
+
+
+def module_compile_seconds(module: ModuleType) -> float:
+    """Fresh compile time of a kernel module: its ``compile_seconds()`` hook, or its Numba ``descend``."""
+    hook = getattr(module, "compile_seconds", None)
+    if callable(hook):
+        return float(hook())
+    descend = getattr(module, "descend", None)
+    if isinstance(descend, Dispatcher):
+        return numba_compile_seconds(descend)
+    raise TypeError(
+        f"{module.__name__}.descend is not a Numba dispatcher and {module.__name__} has no "
+        "compile_seconds() function; give the module one that returns the seconds of a fresh compile"
+    )
+
+
+def numba_compile_seconds(dispatcher: Dispatcher) -> float:
+    """Seconds to compile a fresh copy of ``dispatcher`` for the benchmarks' argument types."""
+    _start_numba()
+    fresh = fresh_dispatcher(dispatcher)
+    args = tiny_args()
+    start = time.perf_counter()
+    fresh(*args)
+    return time.perf_counter() - start
+
+
+def fresh_dispatcher(dispatcher: Dispatcher) -> Dispatcher:
+    """A new, never-compiled dispatcher of the same Python function with the same options."""
+    # targetoptions records nopython=True, which njit implies and warns about when given again.
+    options = {key: value for key, value in dispatcher.targetoptions.items() if key != "nopython"}
+    return numba.njit(**options)(dispatcher.py_func)
+
+
+def warm_up(descend: Descend) -> None:
+    """Call ``descend`` once on tiny data, compiling it for the benchmarks' argument types."""
+    descend(*tiny_args())
+
+
+@cache
+def _start_numba() -> None:
+    # The first compile of a process also initialises LLVM and Numba's typing machinery; paying that
+    # here keeps it out of whichever kernel happens to be measured first.
+    numba.njit(lambda value: value + 1.0)(1.0)

@@ -1,0 +1,207 @@
+"""A run's results as two tidy CSV files, written atomically and never over an existing file.
+
+``PATH.csv`` has one row per (kernel, n, epochs) that finished: its round statistics, ns per update,
+the kernel's fresh compile time, then the run's metadata (see ``bench.metadata``). ``PATH.rounds.csv``
+has every timed round in long form. A cell that was skipped or did not finish has no row at all.
+
+The statistics are pytest-benchmark's own (its ``Stats`` class), so the report agrees with the table
+it prints to the last digit, quartile convention included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pytest_benchmark.stats import Stats
+
+CELL_COLUMNS = (
+    "kernel",
+    "n",
+    "epochs",
+    "rounds",
+    "min_s",
+    "max_s",
+    "median_s",
+    "mean_s",
+    "stddev_s",
+    "iqr_s",
+    "ns_per_update",
+    "compile_s",
+)
+#: Appended after the metadata columns: calls per timed round (each round's time is their mean).
+TRAILING_COLUMNS = ("iterations",)
+ROUND_COLUMNS = ("kernel", "n", "epochs", "round", "seconds")
+
+#: Where reports go by default, relative to the project root.
+RESULTS_DIR = "results"
+SUFFIX = ".csv"
+ROUNDS_SUFFIX = ".rounds.csv"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """The timed rounds of one kernel in one (n, epochs) cell."""
+
+    kernel: str
+    n: int
+    epochs: int
+    #: Seconds per call of each timed round, in the order they ran.
+    seconds: tuple[float, ...]
+    #: Calls per round; each entry of ``seconds`` is the mean over them.
+    iterations: int = 1
+
+
+def ns_per_update(median_s: float, n: int, epochs: int) -> float:
+    """Nanoseconds per sample-epoch: one gradient term of one sample in one epoch."""
+    return median_s / (n * epochs) * 1e9
+
+
+def cells_frame(
+    results: Iterable[CellResult],
+    compile_s: Mapping[str, float | None],
+    metadata: Mapping[str, object],
+) -> pd.DataFrame:
+    """One row per result: statistics, compile time, then ``metadata`` (same on every row)."""
+    rows = []
+    for result in results:
+        stats = Stats()
+        for seconds in result.seconds:
+            stats.update(seconds)
+        compile_time = compile_s.get(result.kernel)
+        rows.append(
+            {
+                "kernel": result.kernel,
+                "n": result.n,
+                "epochs": result.epochs,
+                "rounds": stats.rounds,
+                "min_s": stats.min,
+                "max_s": stats.max,
+                "median_s": stats.median,
+                "mean_s": stats.mean,
+                "stddev_s": stats.stddev,
+                "iqr_s": stats.iqr,
+                "ns_per_update": ns_per_update(stats.median, result.n, result.epochs),
+                "compile_s": float("nan") if compile_time is None else compile_time,
+                **metadata,
+                "iterations": result.iterations,
+            }
+        )
+    columns = [*CELL_COLUMNS, *metadata, *TRAILING_COLUMNS]
+    frame = pd.DataFrame(rows, columns=columns)
+    integers = ["n", "epochs", "rounds", "iterations"]
+    floats = list(CELL_COLUMNS[4:])
+    return frame.astype({**dict.fromkeys(integers, "int64"), **dict.fromkeys(floats, "float64")})
+
+
+def rounds_frame(results: Iterable[CellResult]) -> pd.DataFrame:
+    """Every timed round, one row each: kernel, n, epochs, round (0-based), seconds (per call)."""
+    rows = [
+        (result.kernel, result.n, result.epochs, index, seconds)
+        for result in results
+        for index, seconds in enumerate(result.seconds)
+    ]
+    frame = pd.DataFrame(rows, columns=list(ROUND_COLUMNS))
+    return frame.astype({"n": "int64", "epochs": "int64", "round": "int64", "seconds": "float64"})
+
+
+def rounds_path(path: Path) -> Path:
+    """``PATH.rounds.csv`` beside ``PATH.csv``."""
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        raise ValueError(f"a report path must end in {SUFFIX}, got {str(path)!r}")
+    return path.with_name(path.name[: -len(SUFFIX)] + ROUNDS_SUFFIX)
+
+
+def existing_files(path: Path) -> list[Path]:
+    """Those of ``path`` and its rounds file that exist already."""
+    return [candidate for candidate in (Path(path), rounds_path(path)) if candidate.exists()]
+
+
+def default_path(results_dir: Path, run_id: str) -> Path:
+    """Where a run's report goes unless ``--csv`` says otherwise."""
+    return Path(results_dir) / f"{run_id}{SUFFIX}"
+
+
+def write(path: Path, cells: pd.DataFrame, rounds: pd.DataFrame) -> Path:
+    """Write ``cells`` to ``path`` and ``rounds`` beside it; returns where ``cells`` went.
+
+    Neither file replaces an existing one: when ``path`` or its rounds file is taken, the pair goes to
+    the first free ``NAME-1.csv``, ``NAME-2.csv``, … instead. The rounds file is written first, so a
+    report whose ``.csv`` exists always has its rounds beside it. Missing folders are created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for candidate in _candidates(path):
+        if existing_files(candidate):
+            continue
+        rounds_file = rounds_path(candidate)
+        try:
+            _write_new(rounds_file, rounds)
+        except FileExistsError:
+            continue  # another process took the name since we looked
+        try:
+            _write_new(candidate, cells)
+        except FileExistsError:
+            rounds_file.unlink()  # ours, written just above
+            continue
+        except BaseException:
+            rounds_file.unlink()  # no rounds file without its report
+            raise
+        return candidate
+    raise AssertionError("unreachable: _candidates never ends")
+
+
+def _candidates(path: Path) -> Iterator[Path]:
+    yield path
+    stem = path.name[: -len(SUFFIX)]
+    index = 1
+    while True:
+        yield path.with_name(f"{stem}-{index}{SUFFIX}")
+        index += 1
+
+
+def _write_new(path: Path, frame: pd.DataFrame) -> None:
+    """Create ``path`` holding ``frame`` as CSV, all at once; FileExistsError if it exists."""
+    # The temporary file sits in the same folder, so the final link is a rename within one file
+    # system; a reader sees either no file or the whole file, never a half-written one.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp makes the file private (0600); a report gets the permissions of any new file.
+        os.chmod(temporary, _new_file_mode())
+        with os.fdopen(handle, "w", newline="") as stream:
+            frame.to_csv(stream, index=False, na_rep="")
+            stream.flush()
+            os.fsync(stream.fileno())
+        _publish(Path(temporary), path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _publish(temporary: Path, path: Path) -> None:
+    # os.link fails if the target exists, where os.replace would overwrite it: no check-then-write
+    # race can clobber a report. File systems without hard links fall back to check, then replace.
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, "report exists", str(path)) from None
+        os.replace(temporary, path)
+

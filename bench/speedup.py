@@ -1,0 +1,90 @@
+"""The end-of-run summary: per cell, the fastest kernel and every kernel's speedup over a baseline.
+
+``summarize`` computes a tidy table from a report's rows; ``render`` only formats it. The speedup of a
+kernel is the baseline's median time over the kernel's, in the same cell: ``python_loop`` where it
+ran, else ``numpy`` (python_loop is skipped in cells over its budget), else none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import pandas as pd
+
+#: Baselines in order of preference.
+BASELINES = ("python_loop", "numpy")
+
+SUMMARY_COLUMNS = (
+    "n",
+    "epochs",
+    "kernel",
+    "median_s",
+    "ns_per_update",
+    "baseline",
+    "speedup",
+    "fastest",
+)
+
+
+def summarize(
+    cells: pd.DataFrame,
+    exclude: Collection[str] = (),
+    baselines: Sequence[str] = BASELINES,
+) -> pd.DataFrame:
+    """Per (n, epochs, kernel): median, ns per update, baseline, speedup, and whether it is fastest.
+
+    ``cells`` needs the report columns kernel, n, epochs, median_s and ns_per_update. Rows of kernels
+    in ``exclude`` (benchmark-only probes) are left out. Cells keep their order of appearance.
+    """
+    kept = cells.loc[~cells["kernel"].isin(list(exclude))]
+    parts = []
+    for _, cell in kept.groupby(["n", "epochs"], sort=False):
+        present = set(cell["kernel"])
+        baseline = next((name for name in baselines if name in present), None)
+        part = cell[["n", "epochs", "kernel", "median_s", "ns_per_update"]].copy()
+        if baseline is None:
+            part["baseline"] = None
+            part["speedup"] = float("nan")
+        else:
+            baseline_s = float(cell.loc[cell["kernel"] == baseline, "median_s"].iloc[0])
+            part["baseline"] = baseline
+            part["speedup"] = baseline_s / part["median_s"]
+        part["fastest"] = part["median_s"] == part["median_s"].min()
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
+    return pd.concat(parts, ignore_index=True)[list(SUMMARY_COLUMNS)]
+
+
+def render(summary: pd.DataFrame) -> str:
+    """``summary`` as a text table: one line per cell, one speedup column per kernel."""
+    if summary.empty:
+        return "no cell finished"
+    kernels = list(dict.fromkeys(summary["kernel"]))
+    lines = []
+    for (n, epochs), cell in summary.groupby(["n", "epochs"], sort=False):
+        fastest = cell.loc[cell["fastest"]].iloc[0]
+        speedups = dict(zip(cell["kernel"], cell["speedup"]))
+        baseline = cell["baseline"].iloc[0]
+        row = {
+            "n": f"{n:,}",
+            "epochs": f"{epochs:,}",
+            "fastest": fastest["kernel"],
+            "ns/update": f"{fastest['ns_per_update']:.3g}",
+            "speedup over": baseline if isinstance(baseline, str) else "—",
+        }
+        for kernel in kernels:
+            row[kernel] = format_speedup(speedups.get(kernel))
+        lines.append(row)
+    return pd.DataFrame(lines).to_string(index=False)
+
+
+def format_speedup(speedup: float | None) -> str:
+    """'1.23×', '45.6×', '789×', '12,345×'; '—' for a kernel that has no number in the cell."""
+    if speedup is None or pd.isna(speedup):
+        return "—"
+    if speedup >= 100:
+        return f"{speedup:,.0f}×"
+    if speedup >= 10:
+        return f"{speedup:.1f}×"
+    return f"{speedup:.2f}×"

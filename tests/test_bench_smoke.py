@@ -1,0 +1,189 @@
+"""The sweep end to end, each run a real ``pytest bench`` in a subprocess (bench/conftest.py).
+
+No timing is asserted here: what is checked is which benchmarks ran, what the report holds, that bad
+options stop the run, and that Ctrl-C keeps the cells that finished.
+"""
+
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.probes import PROBES
+from impls import KERNELS, kernel_names
+
+ROOT = Path(__file__).resolve().parent.parent
+# The quick sweep and python_loop's budget as the issue specifies them.
+QUICK_N = (10, 1_000, 100_000)
+QUICK_EPOCHS = (10, 100)
+PYTHON_BUDGET = 10**6
+KERNELS_HERE = [*kernel_names(), *PROBES]
+# What a sweep times unless --kernels says otherwise: all but the kernels that run on a cluster.
+SWEPT = [name for name in KERNELS_HERE if not getattr(KERNELS.get(name), "distributed", False)]
+CASE = re.compile(r"test_descent\[(?P<kernel>\w+)-n=(?P<n>\d+)-epochs=(?P<epochs>\d+)\]")
+
+
+def pytest_bench(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def junit_cases(path):
+    """{(kernel, n, epochs): (outcome, message)} from a JUnit XML file."""
+    cases = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        match = CASE.fullmatch(case.get("name"))
+        assert match, case.get("name")
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("skipped", "failure", "error"):
+                outcome, message = child.tag, child.get("message", "")
+        key = (match["kernel"], int(match["n"]), int(match["epochs"]))
+        cases[key] = (outcome, message)
+    return cases
+
+
+def test_quick_sweep_runs_every_kernel_in_every_cell_once(tmp_path):
+    junit = tmp_path / "junit.xml"
+    csv = tmp_path / "r.csv"
+    done = pytest_bench(
+        "--benchmark-disable", "--sweep", "quick", f"--junitxml={junit}", "--csv", str(csv)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    cases = junit_cases(junit)
+    expected = {(k, n, e) for k in SWEPT for n in QUICK_N for e in QUICK_EPOCHS}
+    assert set(cases) == expected
+    for (kernel, n, epochs), (outcome, message) in cases.items():
+        if kernel == "python_loop" and n * epochs > PYTHON_BUDGET:
+            assert outcome == "skipped"
+            assert "--python-budget" in message
+        else:
+            assert outcome == "passed", (kernel, n, epochs, message)
+    # Nothing was timed, so there is nothing to report.
+    assert "ran once, untimed" in done.stdout
+    assert not csv.exists()
+    compiled = [name for name in kernel_names() if KERNELS[name].compiled]
+    for kernel in compiled:
+        assert re.search(rf"fresh JIT compile:.*\b{kernel} [0-9.e-]+ s", done.stdout), kernel
+
+
+def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(tmp_path):
+    csv = tmp_path / "r.csv"
+    done = pytest_bench(
+        "--benchmark-only",
+        "--n", "10,1000",
+        "--epochs", "10",
+        "--python-budget", "100",
+        "--bench-time", "0.01",
+        "--csv", str(csv),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"report: {csv}" in done.stdout
+    cells = pd.read_csv(csv)
+    rounds = pd.read_csv(ROOT / csv.with_name("r.rounds.csv"))
+
+    # python_loop ran at n=10 (100 sample-epochs, at the budget) and is absent at n=1000.
+    ran = {(k, n, 10) for k in SWEPT for n in (10, 1000)} - {("python_loop", 1000, 10)}
+    assert set(zip(cells["kernel"], cells["n"], cells["epochs"])) == ran
+    assert len(cells) == len(ran)
+    assert (cells["sweep"] == "custom").all()
+    assert cells["run_id"].nunique() == 1
+    for kernel, compile_s in zip(cells["kernel"], cells["compile_s"]):
+        compiled = kernel in KERNELS and KERNELS[kernel].compiled
+        assert (compile_s > 0) if compiled else pd.isna(compile_s), kernel
+
+    # Each row's statistics are those of its raw rounds.
+    for _, row in cells.iterrows():
+        own = rounds[
+            (rounds["kernel"] == row["kernel"])
+            & (rounds["n"] == row["n"])
+            & (rounds["epochs"] == row["epochs"])
+        ]
+        assert own["round"].tolist() == list(range(row["rounds"]))
+        assert row["rounds"] >= 3
+        assert row["median_s"] == pytest.approx(statistics.median(own["seconds"]), rel=1e-12)
+        assert row["min_s"] == pytest.approx(own["seconds"].min(), rel=1e-12)
+        assert row["ns_per_update"] == pytest.approx(row["median_s"] / (row["n"] * row["epochs"]) * 1e9)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--sweep", "huge"], ["--sweep", "quick, default, full"]),
+        (["--n", "10,abc"], ["--n", "'abc'"]),
+        (["--kernels", "numpy,cuda"], ["--kernels", "'cuda'", ", ".join(KERNELS_HERE)]),
+        (["--csv", "r.csv", "--no-csv"], ["--csv", "--no-csv"]),
+    ],
+)
+def test_bad_options_stop_the_run_at_once(args, words):
+    done = pytest_bench("--benchmark-only", *args, timeout=120)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert "collected" not in done.stdout
+    for word in words:
+        assert word in done.stderr
+
+
+def test_an_existing_report_is_refused_and_left_alone(tmp_path):
+    csv = tmp_path / "r.csv"
+    csv.write_text("an earlier report\n")
+    done = pytest_bench("--benchmark-only", "--csv", str(csv), timeout=120)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "already exists" in done.stderr
+    assert "never overwritten" in done.stderr
+    assert csv.read_text() == "an earlier report\n"
+
+
+def test_ctrl_c_keeps_the_cells_that_finished(tmp_path):
+    csv = tmp_path / "r.csv"
+    # The default sweep runs for minutes; it is interrupted after its first few benchmarks.
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "-v",
+            "--benchmark-only", "--bench-time", "0.02", "--csv", str(csv),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if sum(" PASSED" in seen for seen in lines) >= 3:
+                process.send_signal(signal.SIGINT)
+                break
+        out, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = "".join(lines) + out
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "interrupted" in output
+
+    passed = set()
+    for line in output.splitlines():
+        match = CASE.search(line)
+        if match and " PASSED" in line:
+            passed.add((match["kernel"], int(match["n"]), int(match["epochs"])))
+    cells = pd.read_csv(csv)
+    rounds = pd.read_csv(csv.with_name("r.rounds.csv"))
+    reported = set(zip(cells["kernel"], cells["n"], cells["epochs"]))
+    assert passed <= reported
+    default_cells = 6 * 3
+    assert len(reported) < default_cells * len(SWEPT)  # the run really was cut short
+    assert set(zip(rounds["kernel"], rounds["n"], rounds["epochs"])) == reported
+    assert cells["rounds"].sum() == len(rounds)

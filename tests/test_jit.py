@@ -1,0 +1,73 @@
+"""Fresh compile times of compiled kernels (bench/jit.py)."""
+
+import math
+import types
+
+import numba
+import pytest
+
+from bench import jit
+from impls import KERNELS, get_kernel, kernel_names, make_problem
+
+COMPILED = [name for name in kernel_names() if KERNELS[name].compiled]
+INTERPRETED = [name for name in kernel_names() if not KERNELS[name].compiled]
+
+
+@numba.njit(fastmath=False)
+def _double(x, y, w, b, learning_rate, epochs):
+    return 2.0 * w, 2.0 * b
+
+
+@pytest.mark.parametrize("kernel", INTERPRETED)
+def test_interpreted_kernels_have_no_compile_time(kernel):
+    assert jit.compile_seconds(kernel) is None
+
+
+@pytest.mark.parametrize("kernel", COMPILED)
+def test_every_compiled_kernel_reports_a_compile_time(kernel):
+    seconds = jit.compile_seconds(kernel)
+    assert isinstance(seconds, float)
+    assert math.isfinite(seconds)
+    assert seconds > 0
+
+
+def test_a_fresh_dispatcher_is_a_new_uncompiled_copy_with_the_same_options():
+    fresh = jit.fresh_dispatcher(_double)
+    assert fresh is not _double
+    assert fresh.py_func is _double.py_func
+    assert fresh.signatures == []
+    assert {key: value for key, value in fresh.targetoptions.items() if key != "nopython"} == {
+        key: value for key, value in _double.targetoptions.items() if key != "nopython"
+    }
+
+
+def test_measuring_compiles_a_copy_and_leaves_the_kernel_alone():
+    original = jit.fresh_dispatcher(_double)
+    jit.warm_up(original)
+    before = list(original.signatures)
+    assert jit.numba_compile_seconds(original) > 0
+    assert original.signatures == before
+
+
+def test_warm_up_compiles_the_specialization_the_benchmarks_call():
+    dispatcher = jit.fresh_dispatcher(get_kernel("numba"))
+    jit.warm_up(dispatcher)
+    assert len(dispatcher.signatures) == 1
+    problem = make_problem(7, seed=3)
+    # The same argument types as bench/bench_descent.py passes: no second specialization.
+    dispatcher(problem.x, problem.y, 0.0, 0.0, 0.01, 3)
+    assert len(dispatcher.signatures) == 1
+
+
+def test_a_modules_compile_seconds_hook_takes_precedence():
+    module = types.ModuleType("impls.fake_compiled")
+    module.descend = _double
+    module.compile_seconds = lambda: 0.25
+    assert jit.module_compile_seconds(module) == 0.25
+
+
+def test_a_compiled_module_without_dispatcher_or_hook_is_refused_by_name():
+    module = types.ModuleType("impls.fake_wrapper")
+    module.descend = lambda x, y, w, b, learning_rate, epochs: (w, b)
+    with pytest.raises(TypeError, match=r"impls\.fake_wrapper.*compile_seconds\(\)"):
+        jit.module_compile_seconds(module)

@@ -1,0 +1,186 @@
+"""The report writer (bench/report.py): columns, types, statistics, atomic and never-overwriting writes."""
+
+import math
+import os
+
+import pandas as pd
+import pytest
+
+from bench import report
+
+# The report contract, in order: statistics and compile time, then the run metadata.
+CELL_COLUMNS = [
+    "kernel",
+    "n",
+    "epochs",
+    "rounds",
+    "min_s",
+    "max_s",
+    "median_s",
+    "mean_s",
+    "stddev_s",
+    "iqr_s",
+    "ns_per_update",
+    "compile_s",
+]
+METADATA = {
+    "run_id": "20261126T160503Z_abc1234_host",
+    "utc_time": "2026-11-26T16:05:03Z",
+    "git_commit": "abc1234",
+    "git_dirty": False,
+    "host": "host",
+    "cpu_model": "Some CPU",
+    "cpu_count": 2,
+    "python_version": "3.11.7",
+    "numpy_version": "2.0.0",
+    "numba_version": "0.60.0",
+    "blas": "openblas 0.3.27 Haswell",
+    "blas_threads": 2,
+    "numba_threads": 2,
+    "sweep": "quick",
+    "env": "none",
+}
+RESULTS = [
+    report.CellResult("python_loop", 10, 10, (4e-3, 1e-3, 3e-3, 2e-3)),
+    report.CellResult("numba", 10, 10, (2e-6, 1e-6, 3e-6), iterations=100),
+    report.CellResult("numba", 1000, 100, (5e-4, 6e-4, 4e-4)),
+]
+COMPILE_S = {"numba": 0.5, "python_loop": None}
+
+
+@pytest.fixture
+def cells():
+    return report.cells_frame(RESULTS, COMPILE_S, METADATA)
+
+
+@pytest.fixture
+def rounds():
+    return report.rounds_frame(RESULTS)
+
+
+def test_cells_have_the_contract_columns_in_order(cells):
+    assert list(cells.columns) == [*CELL_COLUMNS, *METADATA, "iterations"]
+    assert len(cells) == len(RESULTS)
+
+
+def test_statistics_of_a_cell(cells):
+    row = cells.iloc[0]  # rounds 1, 2, 3, 4 ms
+    assert row["rounds"] == 4
+    assert (row["min_s"], row["max_s"]) == (1e-3, 4e-3)
+    assert row["median_s"] == pytest.approx(2.5e-3)
+    assert row["mean_s"] == pytest.approx(2.5e-3)
+    assert row["stddev_s"] == pytest.approx(math.sqrt(5 / 3) * 1e-3)  # sample standard deviation
+    # Quartiles as medians of the lower and upper halves (1.5 and 3.5 ms), pytest-benchmark's rule.
+    assert row["iqr_s"] == pytest.approx(2e-3)
+    assert row["ns_per_update"] == pytest.approx(2.5e-3 / (10 * 10) * 1e9)
+
+
+def test_compile_time_is_per_kernel_and_empty_for_interpreted_ones(cells):
+    assert cells.loc[cells["kernel"] == "numba", "compile_s"].tolist() == [0.5, 0.5]
+    assert cells.loc[cells["kernel"] == "python_loop", "compile_s"].isna().all()
+
+
+def test_metadata_is_on_every_row(cells):
+    for key, value in METADATA.items():
+        assert cells[key].tolist() == [value] * len(RESULTS)
+
+
+def test_rounds_are_long_form_per_call_seconds(rounds):
+    assert list(rounds.columns) == ["kernel", "n", "epochs", "round", "seconds"]
+    assert len(rounds) == sum(len(result.seconds) for result in RESULTS)
+    numba_small = rounds[(rounds["kernel"] == "numba") & (rounds["n"] == 10)]
+    assert numba_small["round"].tolist() == [0, 1, 2]
+    assert numba_small["seconds"].tolist() == [2e-6, 1e-6, 3e-6]
+
+
+def test_written_files_read_back_with_their_types(tmp_path, cells, rounds):
+    written = report.write(tmp_path / "run.csv", cells, rounds)
+    assert written == tmp_path / "run.csv"
+    back = pd.read_csv(written)
+    assert list(back.columns) == list(cells.columns)
+    for column in ("n", "epochs", "rounds", "cpu_count", "blas_threads", "numba_threads", "iterations"):
+        assert pd.api.types.is_integer_dtype(back[column]), column
+    for column in CELL_COLUMNS[4:]:
+        assert pd.api.types.is_float_dtype(back[column]), column
+    assert pd.api.types.is_bool_dtype(back["git_dirty"])
+    assert back["compile_s"].isna().tolist() == [True, False, False]
+    pd.testing.assert_frame_equal(back, cells, check_dtype=False)
+    back_rounds = pd.read_csv(tmp_path / "run.rounds.csv")
+    pd.testing.assert_frame_equal(back_rounds, rounds, check_dtype=False)
+    assert sorted(os.listdir(tmp_path)) == ["run.csv", "run.rounds.csv"]  # no temporary left
+
+
+def test_reports_get_the_permissions_of_any_new_file(tmp_path, cells, rounds):
+    umask = os.umask(0o022)
+    try:
+        written = report.write(tmp_path / "run.csv", cells, rounds)
+    finally:
+        os.umask(umask)
+    assert written.stat().st_mode & 0o777 == 0o644
+    assert report.rounds_path(written).stat().st_mode & 0o777 == 0o644
+
+
+def test_missing_folders_are_created(tmp_path, cells, rounds):
+    written = report.write(tmp_path / "a" / "b" / "run.csv", cells, rounds)
+    assert written.exists()
+
+
+def test_an_existing_report_is_never_overwritten(tmp_path, cells, rounds):
+    (tmp_path / "run.csv").write_text("old report\n")
+    (tmp_path / "run-1.rounds.csv").write_text("old rounds\n")
+    written = report.write(tmp_path / "run.csv", cells, rounds)
+    assert written == tmp_path / "run-2.csv"
+    assert (tmp_path / "run-2.rounds.csv").exists()
+    assert (tmp_path / "run.csv").read_text() == "old report\n"
+    assert (tmp_path / "run-1.rounds.csv").read_text() == "old rounds\n"
+    assert not (tmp_path / "run.rounds.csv").exists()
+    assert not (tmp_path / "run-1.csv").exists()
+
+
+def test_a_file_appearing_after_the_check_is_not_overwritten(tmp_path, cells, rounds, monkeypatch):
+    # Another process creates the report between our look and our write: the final step must fail
+    # rather than replace it, and the report goes to the next free name.
+    (tmp_path / "run.csv").write_text("theirs\n")
+    real = report.existing_files
+    monkeypatch.setattr(report, "existing_files", lambda path: [] if path.name == "run.csv" else real(path))
+    written = report.write(tmp_path / "run.csv", cells, rounds)
+    assert written == tmp_path / "run-1.csv"
+    assert (tmp_path / "run.csv").read_text() == "theirs\n"
+    assert not (tmp_path / "run.rounds.csv").exists()  # its half of the pair was taken back
+    assert sorted(os.listdir(tmp_path)) == ["run-1.csv", "run-1.rounds.csv", "run.csv"]
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path, cells, rounds, monkeypatch):
+    real_to_csv = pd.DataFrame.to_csv
+
+    def fail_halfway(frame, stream, **kwargs):
+        if "kernel" in frame.columns and "run_id" in frame.columns:
+            stream.write("kernel,n,ep")  # half a header, then the disk fills up
+            raise OSError(28, "No space left on device")
+        return real_to_csv(frame, stream, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        report.write(tmp_path / "run.csv", cells, rounds)
+    assert os.listdir(tmp_path) == []
+
+
+def test_rounds_path_replaces_the_csv_suffix(tmp_path):
+    assert report.rounds_path(tmp_path / "r.csv") == tmp_path / "r.rounds.csv"
+    with pytest.raises(ValueError, match=r"\.csv"):
+        report.rounds_path(tmp_path / "r.txt")
+
+
+def test_existing_files_names_both_halves(tmp_path):
+    assert report.existing_files(tmp_path / "r.csv") == []
+    (tmp_path / "r.rounds.csv").write_text("")
+    assert report.existing_files(tmp_path / "r.csv") == [tmp_path / "r.rounds.csv"]
+
+
+def test_default_path_is_the_run_id_under_results(tmp_path):
+    assert report.default_path(tmp_path, METADATA["run_id"]) == tmp_path / f"{METADATA['run_id']}.csv"
+
+
+def test_no_results_give_empty_frames_with_the_columns():
+    assert list(report.cells_frame([], {}, METADATA).columns) == [*CELL_COLUMNS, *METADATA, "iterations"]
+    assert report.rounds_frame([]).empty
