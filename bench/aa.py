@@ -1,0 +1,247 @@
+"""How far to trust the gate: A/A comparisons of unchanged code, and a slowdown that must be caught.
+
+``python -m bench.aa --repeats K`` measures the working tree as two sides, A and B, K times over,
+the way ``bench.gate`` measures base and new (``--batches`` interleaved processes per side, pooled),
+and compares each A with its B. The code is the same on both sides, so every cell flagged slower is
+a false alarm. It prints:
+
+* the false-alarm rate: the share of the K comparisons with any cell flagged slower (and, apart,
+  flagged faster);
+* the spread of the per-cell ratios B/A, and the between-run spread of each cell's log median, which
+  is what ``bench.compare.BETWEEN_RUN_SD`` assumes for reports of a single batch;
+* the sensitivity: each cell of each B in turn is made ``--slowdown`` times slower (every round
+  scaled) and compared with its A again; it should be flagged every time.
+
+Exit status: 0 when there is no false alarm and every injected slowdown is flagged, 1 otherwise, 2
+bad input. Reports, a per-cell table (``aa.csv``) and this summary (``aa.txt``) go to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench import compare, gate, report
+
+DEFAULT_REPEATS = 10
+DEFAULT_SLOWDOWN = 1.30
+
+
+@dataclass(frozen=True)
+class AAResult:
+    """What the A/A comparisons found.
+
+    ``cells`` has one row per (pair, kernel, n, epochs): ratio B/A, its interval, verdict, and
+    ``injected_flagged``, whether the cell was found slower once B's rounds of it were scaled by the
+    slowdown. ``between_run_sd`` has one row per cell: the standard deviation of the log of its
+    batch medians over every batch of every run, and the number of batches.
+    """
+
+    cells: pd.DataFrame
+    between_run_sd: pd.DataFrame
+    pairs: int
+    batches: int
+    threshold: float
+    alpha: float
+    slowdown: float
+
+    @property
+    def false_alarms(self) -> int:
+        """Comparisons of unchanged code with any cell flagged slower."""
+        return int(
+            self.cells.groupby("pair")["verdict"].agg(lambda v: (v == compare.SLOWER).any()).sum()
+        )
+
+    @property
+    def any_change(self) -> int:
+        """Comparisons of unchanged code with any cell flagged slower or faster."""
+        changed = self.cells["verdict"].isin([compare.SLOWER, compare.FASTER])
+        return int(changed.groupby(self.cells["pair"]).any().sum())
+
+    @property
+    def caught(self) -> int:
+        """Injected slowdowns flagged (out of ``len(cells)``)."""
+        return int(self.cells["injected_flagged"].sum())
+
+    @property
+    def passed(self) -> bool:
+        """No false alarm, and every injected slowdown flagged."""
+        return self.false_alarms == 0 and self.caught == len(self.cells)
+
+
+def with_slowdown(rep: compare.Report, cell: tuple, factor: float) -> compare.Report:
+    """``rep`` with every round of ``cell`` multiplied by ``factor``.
+
+    Scaling every round scales each batch's median by ``factor`` and leaves the spread of the log
+    rounds, hence the within-batch variance, unchanged; so this shifts the cell's log medians.
+    """
+    batches = rep.batches.copy()
+    mine = (batches[compare.CELL] == pd.Series(cell, index=compare.CELL)).all(axis=1)
+    batches.loc[mine, "log_median"] += math.log(factor)
+    return replace(rep, batches=batches)
+
+
+def analyse(
+    pairs: Sequence[tuple[compare.Report, compare.Report]],
+    threshold: float = compare.DEFAULT_THRESHOLD,
+    alpha: float = compare.DEFAULT_ALPHA,
+    slowdown: float = DEFAULT_SLOWDOWN,
+) -> AAResult:
+    """Compare each (A, B) of unchanged code, and again with each cell of B slowed in turn."""
+    rows = []
+    for index, (a, b) in enumerate(pairs):
+        table = compare.compare(a, b, threshold=threshold, alpha=alpha).table
+        table = table[table["verdict"].isin([compare.SLOWER, compare.FASTER, compare.UNCHANGED])]
+        for row in table.itertuples(index=False):
+            cell = (row.kernel, row.n, row.epochs)
+            injected = compare.compare(
+                a, with_slowdown(b, cell, slowdown), threshold=threshold, alpha=alpha
+            ).table
+            hit = injected[
+                (injected[compare.CELL] == pd.Series(cell, index=compare.CELL)).all(axis=1)
+            ]
+            rows.append(
+                {
+                    "pair": index,
+                    "kernel": row.kernel,
+                    "n": row.n,
+                    "epochs": row.epochs,
+                    "ratio": row.ratio,
+                    "ci_low": row.ci_low,
+                    "ci_high": row.ci_high,
+                    "verdict": row.verdict,
+                    "injected_flagged": bool((hit["verdict"] == compare.SLOWER).all()),
+                }
+            )
+    everything = pd.concat([rep.batches for pair in pairs for rep in pair], ignore_index=True)
+    spread = (
+        everything.groupby(compare.CELL)["log_median"]
+        .agg(between_run_sd="std", batches="size")
+        .reset_index()
+    )
+    return AAResult(
+        cells=pd.DataFrame(rows),
+        between_run_sd=spread,
+        pairs=len(pairs),
+        batches=int(pairs[0][0].batches.groupby(compare.CELL)["batch"].nunique().max()),
+        threshold=threshold,
+        alpha=alpha,
+        slowdown=slowdown,
+    )
+
+
+def render(result: AAResult) -> str:
+    """The A/A summary as text."""
+    cells = result.cells
+    ratios = cells["ratio"]
+    extreme = cells.loc[(np.log(ratios)).abs().idxmax()]
+    sd = result.between_run_sd
+    widest = sd.loc[sd["between_run_sd"].idxmax()]
+    missed = cells[~cells["injected_flagged"]]
+    lines = [
+        f"A/A: {result.pairs} comparisons of unchanged code, {result.batches} batch(es) per side, "
+        f"{cells.groupby('pair').size().iloc[0]} cells each; threshold {result.threshold:.0%}, "
+        f"family-wise alpha {result.alpha:g}",
+        f"false alarms (any cell flagged slower): {result.false_alarms} of {result.pairs} "
+        f"({result.false_alarms / result.pairs:.0%})",
+        f"any cell flagged slower or faster: {result.any_change} of {result.pairs}",
+        f"per-cell ratio B/A over all {len(cells)}: median {ratios.median():.3f}, 90% within "
+        f"{ratios.quantile(0.05):.3f}-{ratios.quantile(0.95):.3f}, "
+        f"most extreme {extreme.ratio:.3f} "
+        f"({extreme.kernel} n={extreme.n} epochs={extreme.epochs}, comparison {extreme.pair})",
+        f"between-run SD of a cell's log median over {int(sd['batches'].iloc[0])} batches: median "
+        f"{sd['between_run_sd'].median():.1%} over cells, largest {widest.between_run_sd:.1%} "
+        f"({widest.kernel} n={widest.n} epochs={widest.epochs}); compare assumes "
+        f"{compare.BETWEEN_RUN_SD:.0%} plus the within-run spread for single-batch reports",
+        f"{result.slowdown - 1:.0%} slowdown injected into each cell in turn: flagged "
+        f"{result.caught} of {len(cells)} ({result.caught / len(cells):.0%})",
+    ]
+    lines += [
+        f"  missed: {row.kernel} n={row.n} epochs={row.epochs} in comparison {row.pair}"
+        for row in missed.head(10).itertuples()
+    ]
+    lines.append("verdict: " + ("PASS" if result.passed else "FAIL") + " (goal: no false alarm, "
+                 "every injected slowdown flagged)")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m bench.aa``."""
+    parser = _OneLineParser(
+        prog="python -m bench.aa",
+        description=(
+            "Measure the working tree as two sides K times, the way bench.gate measures base and "
+            "new, and report the false-alarm rate of the comparisons, the spread of the ratios, "
+            "and whether an injected slowdown of each cell is caught."
+        ),
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=DEFAULT_REPEATS,
+        help=f"A/A comparisons to make (default: {DEFAULT_REPEATS})",
+    )
+    parser.add_argument(
+        "--slowdown",
+        type=float,
+        default=DEFAULT_SLOWDOWN,
+        help=f"factor injected into one cell at a time (default: {DEFAULT_SLOWDOWN})",
+    )
+    gate.add_run_options(parser, gate.DEFAULT_BATCHES)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the A/A measurement; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    say = gate.progress_printer(parser.prog)
+    try:
+        if args.repeats < 1:
+            raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
+        if not args.slowdown > 1:
+            raise ValueError(f"--slowdown must be > 1, got {args.slowdown}")
+        repo = Path(gate.git(Path.cwd(), "rev-parse", "--show-toplevel"))
+        grid = gate.grid_from(args, repo)
+        out = gate.fresh_folder(repo, args.out, "aa")
+        pairs = []
+        for index in range(args.repeats):
+            say(f"comparison {index + 1}/{args.repeats}")
+            work = out / "batches" / f"pair-{index}"
+            paths = gate.measure({"a": repo, "b": repo}, grid, args.batches, work, say)
+            written = [
+                report.write(out / f"{side}-{index}.csv", *gate.pool_batches(paths[side]))
+                for side in ("a", "b")
+            ]
+            pairs.append(tuple(compare.read_report(path) for path in written))
+        result = analyse(pairs, threshold=args.threshold, alpha=args.alpha, slowdown=args.slowdown)
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+    except (gate.GateError, compare.ReportError, ValueError, TypeError, OSError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    text = render(result)
+    gate.write_new_text(out / "aa.txt", text)
+    gate.write_new_text(out / "aa.csv", result.cells.to_csv(index=False))
+    sys.stdout.write(text)
+    say(f"reports and aa.csv in {out}")
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

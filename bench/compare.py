@@ -1,0 +1,652 @@
+"""Compare two benchmark reports cell by cell, with statistics that do not cry wolf.
+
+``python -m bench.compare BASE.csv NEW.csv`` (or ``gd-compare``) prints, for every cell (kernel, n,
+epochs) in both reports, the base and new time, the ratio new/base with a confidence interval, and a
+verdict: ``slower``, ``faster`` or ``no significant change``. Exit status: 0 no regression, 1 at
+least one cell slower, 2 bad input.
+
+The statistics, and why:
+
+* **The unit of replication is the batch, not the round.** Rounds timed in one process share the
+  machine's state of that moment (frequency, cache and memory layout, neighbours' load), so their
+  spread understates how much two runs differ. Each batch (one separate benchmark process; a plain
+  report is one batch, ``bench.gate`` writes several) gives one number per cell: the median of its
+  rounds. The analysis works on the logarithm of these batch medians, so ratios become differences
+  and a cell's time is the geometric mean of its batch medians.
+* **Between-run spread: a floor, and the batches' own spread above it.** The variance of the log
+  batch medians is pooled over both reports (under "no change" both scatter alike). It is never
+  taken below a floor: an assumed between-run spread, ``BETWEEN_RUN_SD``, plus the within-batch
+  uncertainty of the medians; at the floor the interval counts ``FLOOR_DF`` degrees of freedom (the
+  floor is a figure measured with ``python -m bench.aa``, not a guess from two numbers). When the
+  batches scatter more than the floor, their own variance is used, with its own few degrees of
+  freedom, so a noisy cell gets a wide interval rather than a false alarm. With one batch per
+  report there is no data on between-run spread and the floor is all there is: such comparisons are
+  only as trustworthy as the machine is quiet; ``bench.gate`` measures several batches.
+* **A change counts only when significant and large.** The interval on the ratio is a Student t
+  interval on the difference of mean log medians, at the simultaneous level 1 - alpha/m over the m
+  cells in common (Bonferroni), so the chance of any false alarm in the whole table stays below
+  alpha. Holm's step-down would name more cells when many changed, but its first step is
+  Bonferroni's, so whether the table has any regression, which is what the exit status says, is the
+  same; Bonferroni keeps every interval consistent with its verdict. A cell is ``slower`` when its
+  interval lies above 1 and the ratio is at least 1 + threshold; ``faster`` when the interval lies
+  below 1 and the ratio is at most 1 / (1 + threshold) (symmetric: comparing A with B and B with A
+  swaps the two verdicts). Anything else is ``no significant change``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Smallest relative change reported as a change (10%).
+DEFAULT_THRESHOLD = 0.10
+#: Family-wise false-alarm rate: the chance that a comparison of unchanged code flags any cell.
+DEFAULT_ALPHA = 0.05
+#: Assumed standard deviation of the log of one run's median of a cell between runs of unchanged
+#: code, beyond the within-run uncertainty of that median: the floor of the between-run spread. A
+#: deliberately conservative figure for a quiet machine; ``python -m bench.aa`` prints the spread it
+#: measures ("between-run SD") to check it against.
+BETWEEN_RUN_SD = 0.04
+#: Degrees of freedom of an interval whose spread is the floor: a measured figure is worth many,
+#: unlike an estimate from the few batches at hand.
+FLOOR_DF = 30
+
+CELL = ["kernel", "n", "epochs"]
+#: Columns a summary report must have; anything else (metadata, later additions) is optional.
+REQUIRED_COLUMNS = ("kernel", "n", "epochs", "median_s")
+ROUNDS_COLUMNS = ("kernel", "n", "epochs", "seconds")
+#: Run metadata whose difference between two reports makes their ratios mix code and machine
+#: changes.
+MATCHED_METADATA = ("host", "cpu_model", "python_version", "numpy_version", "numba_version")
+
+SLOWER, FASTER, UNCHANGED = "slower", "faster", "no significant change"
+ADDED, REMOVED = "added", "removed"
+
+#: Asymptotic variance of a sample median relative to the mean's, for normal data: pi/2.
+_MEDIAN_EFFICIENCY = math.pi / 2
+#: IQR of a standard normal distribution.
+_NORMAL_IQR = 1.3489795003921634
+
+
+class ReportError(ValueError):
+    """A file that cannot be read as a benchmark report; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report reduced to what the comparison needs.
+
+    ``batches`` has one row per (kernel, n, epochs, batch): ``log_median`` (natural log of the
+    median seconds of that batch's rounds), ``within_var`` (variance of that log median from the
+    spread of its rounds) and ``rounds``. ``source`` says where they came from: "rounds" (the
+    ``.rounds.csv`` beside the report) or "summary" (its median_s / iqr_s / rounds columns, when no
+    rounds file exists).
+    """
+
+    path: Path
+    batches: pd.DataFrame
+    metadata: dict[str, str]
+    source: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The computed comparison; renderers only format it.
+
+    ``table`` is tidy, one row per cell in either report, with columns kernel, n, epochs, verdict,
+    base_s, new_s (geometric mean over batches of each batch's median seconds), ratio (new_s /
+    base_s), ci_low, ci_high (simultaneous interval on the ratio), p_value (two-sided, per cell),
+    significant, base_batches, new_batches, base_rounds, new_rounds. Cells in only one report have
+    verdict "added" or "removed" and NaN statistics.
+    """
+
+    table: pd.DataFrame
+    geomeans: pd.DataFrame
+    threshold: float
+    alpha: float
+    confidence: float
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        """The cells found slower."""
+        return self.table[self.table["verdict"] == SLOWER]
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def rounds_path(report: Path) -> Path:
+    """Where the rounds file of ``report`` lies: ``X.csv`` -> ``X.rounds.csv``."""
+    name = report.name
+    stem = name[: -len(".csv")] if name.endswith(".csv") else name
+    return report.with_name(stem + ".rounds.csv")
+
+
+def read_report(path: str | Path) -> Report:
+    """Read a summary report and, when it exists, its rounds file; ReportError on bad input."""
+    path = Path(path)
+    summary = _read_csv(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
+    if len(missing) == len(REQUIRED_COLUMNS):
+        raise ReportError(
+            f"{path} is not a benchmark report (none of the columns {', '.join(missing)})"
+        )
+    if missing:
+        hint = ""
+        if set(ROUNDS_COLUMNS) <= set(summary.columns):
+            hint = "; it looks like a rounds file: pass the summary report beside it"
+        raise ReportError(f"{path} is missing column(s) {', '.join(missing)}{hint}")
+    summary = _clean_cells(summary, path, "median_s")
+    if summary.duplicated(CELL).any():
+        row = summary[summary.duplicated(CELL)].iloc[0]
+        raise ReportError(f"{path} has cell {_cell_name(row)} twice")
+
+    extra = rounds_path(path)
+    if extra.exists():
+        batches = _batches_from_rounds(_read_rounds(extra), extra)
+        # A cell the rounds file lacks still counts, from its summary line.
+        absent = summary.merge(batches[CELL].drop_duplicates(), on=CELL, how="left", indicator=True)
+        absent = absent[absent["_merge"] == "left_only"].drop(columns="_merge")
+        if len(absent):
+            batches = pd.concat([batches, _batches_from_summary(absent)], ignore_index=True)
+        batches = batches.merge(summary[CELL], on=CELL)  # cells of the summary only
+        source = "rounds"
+    else:
+        batches = _batches_from_summary(summary)
+        source = "summary"
+    metadata = {
+        name: str(summary[name].iloc[0]) for name in MATCHED_METADATA if name in summary.columns
+    }
+    return Report(path=path, batches=batches, metadata=metadata, source=source)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise ReportError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReportError(f"{path} is a directory, not a report")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ReportError(f"{path} is empty, not a benchmark report") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportError(f"{path} cannot be read as a CSV report ({first})") from None
+    if frame.empty:
+        raise ReportError(f"{path} has no rows")
+    return frame
+
+
+def _read_rounds(path: Path) -> pd.DataFrame:
+    frame = _read_csv(path)
+    missing = [c for c in ROUNDS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ReportError(f"rounds file {path} is missing column(s) {', '.join(missing)}")
+    frame = _clean_cells(frame, path, "seconds")
+    if "batch" not in frame.columns:
+        frame = frame.assign(batch=0)
+    return frame
+
+
+def _clean_cells(frame: pd.DataFrame, path: Path, time_column: str) -> pd.DataFrame:
+    """Cell keys as str/int and a positive finite time column, or ReportError naming the bad row."""
+    frame = frame.copy()
+    frame["kernel"] = frame["kernel"].astype(str)
+    for column in ("n", "epochs", time_column):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values)
+        if column != time_column:
+            bad |= values != values.round()
+        if time_column == column:
+            bad |= values <= 0
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ReportError(
+                f"{path}: column {column} has a bad value {frame[column].iloc[i]!r} "
+                f"on data row {i + 1}"
+            )
+        frame[column] = values.astype("int64") if column != time_column else values.astype(float)
+    return frame
+
+
+def _batches_from_rounds(rounds: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """One row per (cell, batch) from raw rounds: log median and its within-batch variance."""
+    logs = rounds.assign(log_s=np.log(rounds["seconds"]))
+    grouped = logs.groupby([*CELL, "batch"], sort=True)["log_s"]
+    out = grouped.agg(
+        log_median="median",
+        rounds="size",
+        q1=lambda s: s.quantile(0.25),
+        q3=lambda s: s.quantile(0.75),
+    ).reset_index()
+    out["within_var"] = _median_variance(out["q3"] - out["q1"], out["rounds"])
+    return out[[*CELL, "batch", "log_median", "within_var", "rounds"]]
+
+
+def _batches_from_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """One batch per cell from the summary columns: median_s, and iqr_s and rounds when present."""
+    median = summary["median_s"].astype(float)
+    if "iqr_s" in summary.columns and "rounds" in summary.columns:
+        rounds = pd.to_numeric(summary["rounds"], errors="coerce").fillna(1).clip(lower=1)
+        # For a narrow spread, the IQR of log times is the IQR of times over the median.
+        log_iqr = pd.to_numeric(summary["iqr_s"], errors="coerce").fillna(0.0) / median
+    else:
+        rounds = pd.Series(1, index=summary.index)
+        log_iqr = pd.Series(0.0, index=summary.index)
+    out = summary[CELL].copy()
+    out["batch"] = 0
+    out["log_median"] = np.log(median)
+    out["within_var"] = _median_variance(log_iqr, rounds)
+    out["rounds"] = rounds.astype("int64")
+    return out.reset_index(drop=True)
+
+
+def _median_variance(log_iqr: pd.Series, rounds: pd.Series) -> pd.Series:
+    """Variance of a median of ``rounds`` values whose IQR is ``log_iqr`` (normal approximation)."""
+    sigma = log_iqr.astype(float) / _NORMAL_IQR
+    return (_MEDIAN_EFFICIENCY * sigma**2 / rounds.astype(float)).where(rounds > 1, 0.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Computing
+
+
+def compare(
+    base: Report,
+    new: Report,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    between_run_sd: float = BETWEEN_RUN_SD,
+    floor_df: float = FLOOR_DF,
+) -> Comparison:
+    """Compare ``new`` against ``base``; ReportError when they have no cell in common."""
+    _check_fraction("threshold", threshold, upper=None)
+    _check_fraction("alpha", alpha, upper=1.0)
+    base_cells = base.batches[CELL].drop_duplicates()
+    new_cells = new.batches[CELL].drop_duplicates()
+    common = base_cells.merge(new_cells, on=CELL)
+    if common.empty:
+        raise ReportError(f"{base.path} and {new.path} have no cell (kernel, n, epochs) in common")
+
+    cells = cell_statistics(
+        base.batches.merge(common, on=CELL),
+        new.batches.merge(common, on=CELL),
+        threshold=threshold,
+        alpha=alpha,
+        between_run_sd=between_run_sd,
+        floor_df=floor_df,
+    )
+    only = base_cells.merge(new_cells, on=CELL, how="outer", indicator=True)
+    lonely = only[only["_merge"] != "both"].copy()
+    lonely["verdict"] = np.where(lonely["_merge"] == "left_only", REMOVED, ADDED)
+    lonely = lonely.drop(columns="_merge")
+    parts = [cells] + ([lonely] if len(lonely) else [])
+    table = pd.concat(parts, ignore_index=True).sort_values(CELL, ignore_index=True)
+
+    notes = [
+        f"{label} {report.path}: no rounds file; the comparison uses its summary columns "
+        "(one median per cell)"
+        for label, report in (("base", base), ("new", new))
+        if report.source == "summary"
+    ]
+    if cells["base_batches"].max() == 1 and cells["new_batches"].max() == 1:
+        notes.append(
+            f"one batch per report: the intervals rest on an assumed between-run spread of "
+            f"{between_run_sd:.0%}, right only on a quiet machine (check it with python -m "
+            "bench.aa); python -m bench.gate measures several batches and sees the real spread"
+        )
+    return Comparison(
+        table=table,
+        geomeans=geometric_means(cells),
+        threshold=threshold,
+        alpha=alpha,
+        confidence=1 - alpha / len(cells),
+        warnings=_metadata_warnings(base, new),
+        notes=notes,
+    )
+
+
+def cell_statistics(
+    base: pd.DataFrame,
+    new: pd.DataFrame,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    between_run_sd: float = BETWEEN_RUN_SD,
+    floor_df: float = FLOOR_DF,
+) -> pd.DataFrame:
+    """Ratio, simultaneous interval, p-value and verdict per cell from per-batch log medians.
+
+    ``base`` and ``new`` have one row per (kernel, n, epochs, batch) with ``log_median``,
+    ``within_var`` and ``rounds``, for the same cells. See the module docstring for the method.
+    """
+    side = {}
+    for label, frame in (("base", base), ("new", new)):
+        grouped = frame.groupby(CELL, sort=True)
+        summary = grouped.agg(
+            mean=("log_median", "mean"),
+            batches=("log_median", "size"),
+            within=("within_var", "mean"),
+            rounds=("rounds", "sum"),
+        )
+        deviations = frame["log_median"] - grouped["log_median"].transform("mean")
+        summary["ss"] = (deviations**2).groupby([frame[c] for c in CELL]).sum()
+        side[label] = summary
+    b, w = side["base"], side["new"]
+    cells = b.index
+
+    # Under "no change" both runs scatter alike: pool their sums of squares. Rounds within a run
+    # understate the spread between runs, so the variance never goes below the floor (assumed
+    # between-run spread plus the medians' own within-run uncertainty); batches scattering more than
+    # that speak for themselves, with their own degrees of freedom.
+    floor = between_run_sd**2 + (b["within"] + w["within"]) / 2
+    data_df = b["batches"] + w["batches"] - 2
+    observed = (b["ss"] + w["ss"]) / data_df.where(data_df > 0)
+    above = observed > floor  # False where there is no data (NaN)
+    var = observed.where(above, floor)
+    df = data_df.where(above, floor_df).astype(float)
+    se = np.sqrt(var * (1 / b["batches"] + 1 / w["batches"]))
+    diff = w["mean"] - b["mean"]
+    t_stat = diff / se
+    p_value = 2 * stats.t.sf(np.abs(t_stat), df)
+    m = len(cells)
+    t_crit = stats.t.ppf(1 - alpha / (2 * m), df)
+    significant = p_value < alpha / m
+    big = math.log1p(threshold)
+    verdict = np.where(
+        significant & (diff >= big),
+        SLOWER,
+        np.where(significant & (diff <= -big), FASTER, UNCHANGED),
+    )
+    out = pd.DataFrame(
+        {
+            "verdict": verdict,
+            "base_s": np.exp(b["mean"]),
+            "new_s": np.exp(w["mean"]),
+            "ratio": np.exp(diff),
+            "ci_low": np.exp(diff - t_crit * se),
+            "ci_high": np.exp(diff + t_crit * se),
+            "p_value": p_value,
+            "significant": significant,
+            "base_batches": b["batches"],
+            "new_batches": w["batches"],
+            "base_rounds": b["rounds"],
+            "new_rounds": w["rounds"],
+        },
+        index=cells,
+    )
+    return out.reset_index()
+
+
+def geometric_means(cells: pd.DataFrame) -> pd.DataFrame:
+    """Geometric mean of the ratios per kernel and over all cells ("all"), with verdict counts."""
+    rows = []
+    groups = [(kernel, group) for kernel, group in cells.groupby("kernel", sort=False)]
+    for kernel, group in [*groups, ("all", cells)]:
+        counts = group["verdict"].value_counts()
+        rows.append(
+            {
+                "kernel": kernel,
+                "cells": len(group),
+                "geomean_ratio": float(np.exp(np.log(group["ratio"]).mean())),
+                SLOWER: int(counts.get(SLOWER, 0)),
+                FASTER: int(counts.get(FASTER, 0)),
+                UNCHANGED: int(counts.get(UNCHANGED, 0)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _metadata_warnings(base: Report, new: Report) -> list[str]:
+    differ = [
+        f"{name} ({base.metadata[name]} vs {new.metadata[name]})"
+        for name in MATCHED_METADATA
+        if name in base.metadata
+        and name in new.metadata
+        and base.metadata[name] != new.metadata[name]
+    ]
+    if not differ:
+        return []
+    return [
+        "the two runs differ in "
+        + ", ".join(differ)
+        + "; ratios mix the code change with the machine"
+    ]
+
+
+def _check_fraction(name: str, value: float, upper: float | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number, got {value!r}")
+    if value <= 0 or (upper is not None and value >= upper):
+        bound = f"between 0 and {upper:g}" if upper is not None else "> 0"
+        raise ValueError(f"{name} must be {bound} (exclusive), got {value!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration with 3 significant digits and a unit that keeps it between 1 and 1000."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def regression_lines(comparison: Comparison) -> list[str]:
+    """One line per regression: kernel, n, epochs, ratio and interval."""
+    return [
+        f"regression: {_cell_name(row)}: {row.ratio:.2f}x slower "
+        f"(interval {row.ci_low:.2f}-{row.ci_high:.2f})"
+        for row in comparison.regressions.itertuples()
+    ]
+
+
+def summary_line(comparison: Comparison) -> str:
+    """Verdict counts and the rules behind them, in one sentence."""
+    counts = comparison.table["verdict"].value_counts()
+    parts = [f"{counts.get(v, 0)} {v}" for v in (SLOWER, FASTER, UNCHANGED)]
+    parts += [f"{counts[v]} {v}" for v in (ADDED, REMOVED) if counts.get(v, 0)]
+    compared = int(comparison.table["verdict"].isin([SLOWER, FASTER, UNCHANGED]).sum())
+    return (
+        f"{', '.join(parts)} (a change counts when it is at least {comparison.threshold:.0%} "
+        f"and its {comparison.confidence:.2%} interval excludes 1; family-wise false-alarm rate "
+        f"{comparison.alpha:g} over {compared} cells)"
+    )
+
+
+def _table_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    header = ["kernel", "n", "epochs", "base", "new", "ratio", "interval", "verdict"]
+    rows = []
+    for row in comparison.table.itertuples():
+        if row.verdict in (ADDED, REMOVED):
+            rows.append([row.kernel, str(row.n), str(row.epochs), "", "", "", "", row.verdict])
+            continue
+        rows.append(
+            [
+                row.kernel,
+                str(row.n),
+                str(row.epochs),
+                format_seconds(row.base_s),
+                format_seconds(row.new_s),
+                f"{row.ratio:.2f}x",
+                f"{row.ci_low:.2f}-{row.ci_high:.2f}",
+                row.verdict,
+            ]
+        )
+    return header, rows
+
+
+def _geomean_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    header = ["kernel", "cells", "geometric mean ratio", SLOWER, FASTER, UNCHANGED]
+    rows = [
+        [
+            row["kernel"],
+            str(row["cells"]),
+            f"{row['geomean_ratio']:.2f}x",
+            str(row[SLOWER]),
+            str(row[FASTER]),
+            str(row[UNCHANGED]),
+        ]
+        for _, row in comparison.geomeans.iterrows()
+    ]
+    return header, rows
+
+
+def render_text(comparison: Comparison) -> str:
+    """A plain terminal table, then geometric means, notes, warnings and regressions."""
+    lines = [f"warning: {w}" for w in comparison.warnings]
+    lines += [f"note: {n}" for n in comparison.notes]
+    if lines:
+        lines.append("")
+    lines += _aligned(*_table_rows(comparison), numeric={1, 2, 3, 4, 5})
+    lines += ["", *_aligned(*_geomean_rows(comparison), numeric={1, 2, 3, 4, 5})]
+    lines += ["", summary_line(comparison), *regression_lines(comparison)]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(comparison: Comparison) -> str:
+    """GitHub-flavoured Markdown for a pull-request comment or a CI job summary."""
+    regressions = len(comparison.regressions)
+    title = f"{regressions} regression(s)" if regressions else "no regression"
+    lines = [f"### Benchmark comparison: {title}", ""]
+    for warning in comparison.warnings:
+        lines.append(f"> **Warning:** {warning}")
+    for note in comparison.notes:
+        lines.append(f"> Note: {note}")
+    if comparison.warnings or comparison.notes:
+        lines.append("")
+    header, rows = _table_rows(comparison)
+    rows = [[*r[:-1], f"**{r[-1]}**" if r[-1] in (SLOWER, FASTER) else r[-1]] for r in rows]
+    lines += [*_markdown_table(header, rows, right={1, 2, 3, 4, 5}), ""]
+    lines += [*_markdown_table(*_geomean_rows(comparison), right={1, 2, 3, 4, 5}), ""]
+    lines.append(summary_line(comparison))
+    if regressions:
+        lines.append("")
+        lines += [f"- {line}" for line in regression_lines(comparison)]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(comparison: Comparison) -> str:
+    """The tidy verdict table as CSV, one row per cell."""
+    return comparison.table.to_csv(index=False)
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv}
+
+
+def _aligned(header: list[str], rows: list[list[str]], numeric: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(widths[i]) if i in numeric else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def _markdown_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    rule = ["---:" if i in right else "---" for i in range(len(header))]
+    return ["| " + " | ".join(r) + " |" for r in [header, rule, *rows]]
+
+
+def _cell_name(row) -> str:
+    return f"{row.kernel} n={row.n} epochs={row.epochs}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Command line
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_decision_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide verdicts, shared by ``bench.compare`` and ``bench.gate``."""
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"smallest relative change that counts (default: {DEFAULT_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=DEFAULT_ALPHA,
+        help="family-wise false-alarm rate over the whole table (default: %(default)s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m bench.compare``."""
+    parser = _OneLineParser(
+        prog="python -m bench.compare",
+        description=(
+            "Compare two benchmark reports cell by cell: ratio new/base with a simultaneous "
+            "confidence interval and a verdict. Exit status 0: no regression; 1: at least one cell "
+            "slower; 2: bad input."
+        ),
+    )
+    parser.add_argument(
+        "base", help="the baseline report (CSV; its .rounds.csv is used if present)"
+    )
+    parser.add_argument("new", help="the report to judge against it")
+    add_decision_options(parser)
+    parser.add_argument(
+        "--format", choices=sorted(RENDERERS), default="text", help="output format (default: text)"
+    )
+    return parser
+
+
+def exit_status(comparison: Comparison) -> int:
+    """1 when any cell is slower, else 0."""
+    return 1 if len(comparison.regressions) else 0
+
+
+def emit(comparison: Comparison, fmt: str) -> None:
+    """Print ``comparison`` in format ``fmt``; with csv, notes and regressions go to stderr."""
+    sys.stdout.write(RENDERERS[fmt](comparison))
+    if fmt == "csv":
+        side = [f"warning: {w}" for w in comparison.warnings]
+        side += [f"note: {n}" for n in comparison.notes]
+        side += regression_lines(comparison)
+        for line in side:
+            print(line, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        comparison = compare(
+            read_report(args.base),
+            read_report(args.new),
+            threshold=args.threshold,
+            alpha=args.alpha,
+        )
+    except (ReportError, TypeError, ValueError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    emit(comparison, args.format)
+    return exit_status(comparison)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""bench.aa's analysis on the committed fixture reports (its measuring is bench.gate's)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import aa, compare
+
+DATA = Path(__file__).parent / "data" / "compare"
+sys.path.insert(0, str(DATA))
+# The fixtures' own definitions (which cell changed, by how much) are what the tests expect.
+import make_fixtures as fx  # noqa: E402
+
+sys.path.remove(str(DATA))
+
+
+def report(name: str) -> compare.Report:
+    return compare.read_report(DATA / f"{name}.csv")
+
+
+def test_with_slowdown_scales_one_cell_only():
+    base = report("base")
+    slowed = aa.with_slowdown(base, fx.SLOW_CELL, 1.3)
+    ratios = compare.compare(base, slowed).table.set_index(compare.CELL)["ratio"]
+    assert ratios.loc[fx.SLOW_CELL] == pytest.approx(1.3)
+    assert ratios.drop(fx.SLOW_CELL).to_numpy() == pytest.approx(1.0)
+    assert base.batches["log_median"].equals(report("base").batches["log_median"])  # a copy
+
+
+def test_unchanged_pairs_pass_and_every_injected_slowdown_is_caught():
+    result = aa.analyse(
+        [(report("base"), report("aa")), (report("single_base"), report("single_aa"))]
+    )
+    assert result.false_alarms == 0
+    assert result.caught == len(result.cells) == 2 * 6
+    assert result.passed
+    text = aa.render(result)
+    assert "false alarms (any cell flagged slower): 0 of 2 (0%)" in text
+    assert "flagged 12 of 12 (100%)" in text
+    assert text.rstrip().endswith("every injected slowdown flagged)")
+
+
+def test_a_real_difference_counts_as_a_false_alarm():
+    result = aa.analyse([(report("base"), report("aa")), (report("base"), report("slower"))])
+    assert result.false_alarms == 1
+    assert not result.passed
+    assert "verdict: FAIL" in aa.render(result)
+
+
+def test_an_injection_below_the_threshold_is_missed_and_said_so():
+    result = aa.analyse([(report("base"), report("aa"))], slowdown=1.05)
+    assert result.caught < len(result.cells)
+    assert "missed:" in aa.render(result)
+
+
+def test_between_run_spread_is_the_spread_of_batch_medians():
+    pairs = [(report("base"), report("aa"))]
+    spread = aa.analyse(pairs).between_run_sd.set_index(compare.CELL)
+    medians = []
+    for name in ("base", "aa"):
+        batches = report(name).batches.set_index(compare.CELL).loc[fx.SLOW_CELL]
+        medians += list(batches["log_median"])
+    assert spread.loc[fx.SLOW_CELL, "between_run_sd"] == pytest.approx(np.std(medians, ddof=1))
+    assert spread.loc[fx.SLOW_CELL, "batches"] == 6
+    # The fixtures were drawn with 2% between batches and 3% within, 10 rounds: about 2.2% in all.
+    assert spread["between_run_sd"].median() == pytest.approx(
+        math.hypot(fx.BETWEEN_SD, fx.WITHIN_SD * math.sqrt(math.pi / 2 / 10)), rel=0.5
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--repeats", "0"], "--repeats must be >= 1"),
+        (["--slowdown", "0.9"], "--slowdown must be > 1"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(capsys, options, message):
+    assert aa.main(options) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert message in err

@@ -1,0 +1,347 @@
+"""bench.compare on the committed fixture reports (tests/data/compare/, built by make_fixtures.py).
+
+Each fixture differs from ``base`` by a known change (one cell 30% slower, one 30% faster, every
+cell 5% slower, a cell dropped and a kernel added, another machine); the tests check that the
+comparison finds exactly that change, and that bad input is one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import compare as cmp
+
+DATA = Path(__file__).parent / "data" / "compare"
+sys.path.insert(0, str(DATA))
+# The fixtures' own definitions (which cell changed, by how much) are what the tests expect.
+import make_fixtures as fx  # noqa: E402
+
+sys.path.remove(str(DATA))
+
+CELL = ["kernel", "n", "epochs"]
+GRID = [(k, n, fx.EPOCHS) for k in fx.KERNELS for n in fx.SIZES]
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        status = cmp.main([str(a) for a in args])
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def verdicts(base: str, new: str, **options) -> dict[tuple, str]:
+    comparison = cmp.compare(cmp.read_report(DATA / base), cmp.read_report(DATA / new), **options)
+    return {(row.kernel, row.n, row.epochs): row.verdict for row in comparison.table.itertuples()}
+
+
+def geometric_mean_of_batch_medians(name: str, cell: tuple) -> float:
+    rounds = pd.read_csv(DATA / f"{name}.rounds.csv")
+    mine = rounds[(rounds[CELL] == pd.Series(cell, index=CELL)).all(axis=1)]
+    medians = mine.groupby("batch")["seconds"].median()
+    return math.exp(np.log(medians).mean())
+
+
+# --- verdicts on the fixtures ---------------------------------------------------------------------
+
+
+def test_same_code_twice_has_no_change_and_exits_0(capsys):
+    status, out, err = run(capsys, DATA / "base.csv", DATA / "aa.csv")
+    assert status == 0
+    assert set(verdicts("base.csv", "aa.csv").values()) == {cmp.UNCHANGED}
+    assert "regression" not in out
+    assert err == ""
+
+
+def test_one_cell_30_percent_slower_is_named_and_exits_1(capsys):
+    status, out, _ = run(capsys, DATA / "base.csv", DATA / "slower.csv")
+    assert status == 1
+    found = verdicts("base.csv", "slower.csv")
+    assert found.pop(fx.SLOW_CELL) == cmp.SLOWER
+    assert set(found.values()) == {cmp.UNCHANGED}
+    expected = geometric_mean_of_batch_medians("slower", fx.SLOW_CELL) / (
+        geometric_mean_of_batch_medians("base", fx.SLOW_CELL)
+    )
+    kernel, n, epochs = fx.SLOW_CELL
+    named = [line for line in out.splitlines() if line.startswith("regression:")]
+    assert named == [line for line in named if f"{kernel} n={n} epochs={epochs}" in line]
+    assert len(named) == 1
+    assert f"{expected:.2f}x" in named[0]
+
+
+def test_one_cell_faster_is_faster_and_exits_0(capsys):
+    status, _, _ = run(capsys, DATA / "base.csv", DATA / "faster.csv")
+    assert status == 0
+    found = verdicts("base.csv", "faster.csv")
+    assert found.pop(fx.FAST_CELL) == cmp.FASTER
+    assert set(found.values()) == {cmp.UNCHANGED}
+
+
+def test_swapping_the_reports_swaps_slower_and_faster():
+    assert verdicts("slower.csv", "base.csv")[fx.SLOW_CELL] == cmp.FASTER
+    assert verdicts("faster.csv", "base.csv")[fx.FAST_CELL] == cmp.SLOWER
+
+
+def test_a_change_under_the_threshold_is_no_significant_change(capsys):
+    status, _, _ = run(capsys, DATA / "base.csv", DATA / "small_change.csv")
+    assert status == 0
+    assert set(verdicts("base.csv", "small_change.csv").values()) == {cmp.UNCHANGED}
+
+
+def test_threshold_above_the_change_clears_it_and_below_keeps_it(capsys):
+    assert run(capsys, DATA / "base.csv", DATA / "slower.csv", "--threshold", "0.5")[0] == 0
+    assert run(capsys, DATA / "base.csv", DATA / "slower.csv", "--threshold", "0.2")[0] == 1
+
+
+def test_cells_in_one_report_only_are_added_or_removed(capsys):
+    found = verdicts("base.csv", "added_removed.csv")
+    assert found[fx.DROPPED_CELL] == cmp.REMOVED
+    added = {cell for cell, verdict in found.items() if verdict == cmp.ADDED}
+    assert added == {(fx.ADDED_KERNEL, n, fx.EPOCHS) for n in fx.SIZES}
+    status, out, _ = run(capsys, DATA / "base.csv", DATA / "added_removed.csv")
+    assert status == 0
+    assert "2 added, 1 removed" in out
+
+
+def test_different_machines_give_one_warning_naming_what_differs(capsys):
+    _, out, _ = run(capsys, DATA / "base.csv", DATA / "other_machine.csv")
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "host (runner-1 vs runner-2)" in warnings[0]
+    assert "numpy_version (2.1.0 vs 2.4.0)" in warnings[0]
+    assert "python_version" not in warnings[0]
+    _, same, _ = run(capsys, DATA / "base.csv", DATA / "aa.csv")
+    assert "warning" not in same
+
+
+def test_geometric_means_per_kernel_and_overall():
+    comparison = cmp.compare(
+        cmp.read_report(DATA / "base.csv"), cmp.read_report(DATA / "slower.csv")
+    )
+    cells = comparison.table
+    means = comparison.geomeans.set_index("kernel")
+    for kernel in fx.KERNELS:
+        ratios = cells.loc[cells["kernel"] == kernel, "ratio"]
+        assert means.loc[kernel, "geomean_ratio"] == pytest.approx(math.prod(ratios) ** 0.5)
+    assert means.loc["all", "geomean_ratio"] == pytest.approx(math.prod(cells["ratio"]) ** (1 / 6))
+    assert means.loc["all", cmp.SLOWER] == 1
+    assert means.loc["all", cmp.UNCHANGED] == 5
+
+
+def test_single_batch_reports_compare_with_a_note(capsys):
+    status, out, _ = run(capsys, DATA / "single_base.csv", DATA / "single_aa.csv")
+    assert status == 0
+    assert "note: one batch per report" in out
+    status, out, _ = run(capsys, DATA / "single_base.csv", DATA / "single_slower.csv")
+    assert status == 1
+    kernel, n, epochs = fx.SLOW_CELL
+    assert f"regression: {kernel} n={n} epochs={epochs}" in out
+
+
+def test_without_a_rounds_file_the_summary_columns_are_used_and_said_so(capsys):
+    status, out, _ = run(capsys, DATA / "base.csv", DATA / "summary_only.csv")
+    assert status == 1
+    assert "no rounds file" in out
+    report = cmp.read_report(DATA / "summary_only.csv")
+    assert report.source == "summary"
+    summary = pd.read_csv(DATA / "summary_only.csv")
+    assert np.exp(report.batches["log_median"]).to_numpy() == pytest.approx(summary["median_s"])
+
+
+def test_a_cell_missing_from_the_rounds_file_comes_from_the_summary(tmp_path):
+    shutil.copy(DATA / "aa.csv", tmp_path / "aa.csv")
+    rounds = pd.read_csv(DATA / "aa.rounds.csv")
+    rounds[rounds["kernel"] != "numba"].to_csv(tmp_path / "aa.rounds.csv", index=False)
+    report = cmp.read_report(tmp_path / "aa.csv")
+    per_cell = report.batches.groupby("kernel")["batch"].nunique()
+    assert per_cell["numba"] == 1
+    assert per_cell["numpy"] == 3
+    comparison = cmp.compare(cmp.read_report(DATA / "base.csv"), report)
+    assert len(comparison.table) == len(GRID)
+
+
+# --- output formats -------------------------------------------------------------------------------
+
+
+def test_markdown_is_a_table_with_one_row_per_cell(capsys):
+    status, out, _ = run(capsys, DATA / "base.csv", DATA / "slower.csv", "--format", "markdown")
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("### ") and "1 regression" in lines[0]
+    table = [line for line in lines if line.startswith("| ")]
+    header = table[0].strip("|").split("|")
+    assert [h.strip() for h in header][:3] == CELL
+    cell_rows = [r for r in table if r.split("|")[1].strip() in fx.KERNELS]
+    assert len(cell_rows) == len(GRID) + len(fx.KERNELS)  # the cell table and the geomean table
+    kernel, n, epochs = fx.SLOW_CELL
+    slow = [r for r in cell_rows if r.startswith(f"| {kernel} | {n} | {epochs} |")]
+    assert len(slow) == 1
+    assert slow[0].rstrip().endswith("| **slower** |")
+    assert any(line.startswith("- regression:") for line in lines)
+
+
+def test_csv_is_the_tidy_table_and_notes_go_to_stderr(capsys):
+    status, out, err = run(capsys, DATA / "base.csv", DATA / "slower.csv", "--format", "csv")
+    assert status == 1
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table.columns[:4]) == [*CELL, "verdict"]
+    assert len(table) == len(GRID)
+    slow = table[table["verdict"] == cmp.SLOWER]
+    assert [tuple(r) for r in slow[CELL].itertuples(index=False)] == [fx.SLOW_CELL]
+    assert (table["ci_low"] <= table["ratio"]).all()
+    assert (table["ratio"] <= table["ci_high"]).all()
+    assert table["ratio"].to_numpy() == pytest.approx(table["new_s"] / table["base_s"])
+    assert err.startswith("regression:")
+
+
+def test_text_and_markdown_agree_with_the_csv_verdicts(capsys):
+    _, text, _ = run(capsys, DATA / "base.csv", DATA / "faster.csv")
+    _, markdown, _ = run(capsys, DATA / "base.csv", DATA / "faster.csv", "--format", "markdown")
+    _, csv, _ = run(capsys, DATA / "base.csv", DATA / "faster.csv", "--format", "csv")
+    counts = pd.read_csv(io.StringIO(csv))["verdict"].value_counts()
+    expected = f"{counts.get(cmp.SLOWER, 0)} slower, {counts.get(cmp.FASTER, 0)} faster"
+    assert expected in text
+    assert expected in markdown
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("nope.csv", "no such file"),
+        (".", "is a directory"),
+        ("empty.csv", "is empty"),
+        ("not_a_report.csv", "is not a benchmark report"),
+        ("base.rounds.csv", "looks like a rounds file"),
+        ("missing_column.csv", "missing column(s) median_s"),
+        ("bad_value.csv", "median_s has a bad value 'fast'"),
+        ("broken_rounds.csv", "missing column(s) seconds"),
+        ("disjoint.csv", "no cell (kernel, n, epochs) in common"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, new, message):
+    status, out, err = run(capsys, DATA / "base.csv", DATA / new)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("python -m bench.compare: error: ")
+    assert message in err
+
+
+def test_a_binary_file_is_one_line_and_exit_2(capsys, tmp_path):
+    junk = tmp_path / "picture.csv"
+    junk.write_bytes(bytes(range(256)) * 4)
+    status, _, err = run(capsys, junk, DATA / "base.csv")
+    assert status == 2
+    assert err.count("\n") == 1
+    assert str(junk) in err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--threshold", "0"],
+        ["--threshold", "-0.1"],
+        ["--alpha", "1"],
+        ["--alpha", "x"],
+        ["--format", "xml"],
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(capsys, options):
+    status, _, err = run(capsys, DATA / "base.csv", DATA / "aa.csv", *options)
+    assert status == 2
+    assert err.count("\n") == 1
+    assert "error:" in err
+
+
+def test_compare_rejects_bad_arguments_naming_them():
+    base = cmp.read_report(DATA / "base.csv")
+    with pytest.raises(ValueError, match="threshold"):
+        cmp.compare(base, base, threshold=-1)
+    with pytest.raises(ValueError, match="alpha"):
+        cmp.compare(base, base, alpha=0)
+    with pytest.raises(TypeError, match="alpha"):
+        cmp.compare(base, base, alpha="0.05")
+
+
+# --- the statistics, by simulation ----------------------------------------------------------------
+
+
+def simulated_batches(rng, batches: int, sds, factors: dict | None = None) -> pd.DataFrame:
+    """Log batch medians of 12 cells, each batch off by a normal between-run shift.
+
+    ``sds`` is the shift's standard deviation, one for all cells or one per cell.
+    """
+    factors = factors or {}
+    sds = np.broadcast_to(sds, (12,))
+    rows = []
+    for i in range(12):
+        cell = (f"k{i % 3}", 10 ** (1 + i // 3), 10)
+        for batch in range(batches):
+            shift = rng.normal(0.0, sds[i]) + math.log(factors.get(cell, 1.0))
+            rows.append((*cell, batch, math.log(1e-4) + shift, 0.0, 10))
+    columns = [*CELL, "batch", "log_median", "within_var", "rounds"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def flag_rate(sds, batches: int, slowdown: float, trials: int, seed: int) -> float:
+    """Share of simulated comparisons with any cell slower (A/A) or the slowed cell alone slower."""
+    rng = np.random.default_rng(seed)
+    cell = ("k0", 10, 10)
+    flagged = 0
+    for _ in range(trials):
+        base = simulated_batches(rng, batches, sds)
+        new = simulated_batches(rng, batches, sds, {cell: slowdown})
+        table = cmp.cell_statistics(base, new, between_run_sd=QUIET)
+        slower = table[table["verdict"] == cmp.SLOWER]
+        if slowdown == 1.0:
+            flagged += len(slower) > 0
+        else:
+            flagged += [tuple(r) for r in slower[CELL].itertuples(index=False)] == [cell]
+    return flagged / trials
+
+
+#: The floor the simulations assume: the between-run spread of a quiet machine.
+QUIET = 0.03
+#: A loaded machine: most cells scatter more than the floor, some ten times more.
+LOADED = [0.03, 0.05, 0.06, 0.1, 0.3, 0.35] * 2
+
+
+@pytest.mark.parametrize(
+    ("sds", "batches"),
+    [(QUIET, 1), (QUIET, 5), (LOADED, 5)],
+    ids=["quiet-1", "quiet-5", "loaded-5"],
+)
+def test_false_alarm_rate_over_the_table_stays_below_alpha(sds, batches):
+    rate = flag_rate(sds, batches, slowdown=1.0, trials=200, seed=batches)
+    assert rate <= cmp.DEFAULT_ALPHA + 0.035  # 0.035: binomial slack (2.3 SD) for 200 trials
+
+
+def test_a_loaded_machine_would_cry_wolf_without_the_batches_spread():
+    # The same loaded machine judged by the floor alone (one batch a side): false alarms galore.
+    assert flag_rate(LOADED, 1, slowdown=1.0, trials=100, seed=3) > 0.3
+
+
+@pytest.mark.parametrize(("sds", "batches"), [(QUIET, 1), (0.05, 5)], ids=["quiet-1", "ci-5"])
+def test_a_30_percent_slowdown_is_caught(sds, batches):
+    assert flag_rate(sds, batches, slowdown=1.3, trials=200, seed=7) >= 0.95
+
+
+def test_spread_within_one_run_alone_does_not_make_a_between_run_shift_significant():
+    # One batch each, rounds very consistent (within-run spread ~0), but the runs differ by 13%:
+    # the floor on between-run spread keeps this from being a "regression".
+    frame = simulated_batches(np.random.default_rng(0), 1, 0.0)
+    shifted = frame.assign(log_median=frame["log_median"] + math.log(1.13))
+    table = cmp.cell_statistics(frame, shifted)
+    assert set(table["verdict"]) == {cmp.UNCHANGED}
