@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from bench import compare, gate, report
+from impls.cli import OneLineParser
 
 DEFAULT_REPEATS = 10
 DEFAULT_SLOWDOWN = 1.30
@@ -172,16 +173,11 @@ def render(result: AAResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m bench.aa``."""
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="python -m bench.aa",
         description=(
             "Measure the working tree as two sides K times, the way bench.gate measures base and "
@@ -232,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    except (gate.GateError, compare.ReportError, ValueError, TypeError, OSError) as exc:
+    except (gate.GateError, report.ReportError, ValueError, TypeError, OSError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     text = render(result)

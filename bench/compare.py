@@ -46,6 +46,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bench import report
+from bench.formatting import format_seconds
+from impls.cli import OneLineParser
+
 #: Smallest relative change reported as a change (10%).
 DEFAULT_THRESHOLD = 0.10
 #: Family-wise false-alarm rate: the chance that a comparison of unchanged code flags any cell.
@@ -74,10 +78,6 @@ ADDED, REMOVED = "added", "removed"
 _MEDIAN_EFFICIENCY = math.pi / 2
 #: IQR of a standard normal distribution.
 _NORMAL_IQR = 1.3489795003921634
-
-
-class ReportError(ValueError):
-    """A file that cannot be read as a benchmark report; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -126,34 +126,27 @@ class Comparison:
 # Reading
 
 
-def rounds_path(report: Path) -> Path:
-    """Where the rounds file of ``report`` lies: ``X.csv`` -> ``X.rounds.csv``."""
-    name = report.name
-    stem = name[: -len(".csv")] if name.endswith(".csv") else name
-    return report.with_name(stem + ".rounds.csv")
-
-
 def read_report(path: str | Path) -> Report:
     """Read a summary report and, when it exists, its rounds file; ReportError on bad input."""
     path = Path(path)
-    summary = _read_csv(path)
+    summary = report.read_table(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
     if len(missing) == len(REQUIRED_COLUMNS):
-        raise ReportError(
+        raise report.ReportError(
             f"{path} is not a benchmark report (none of the columns {', '.join(missing)})"
         )
     if missing:
         hint = ""
         if set(ROUNDS_COLUMNS) <= set(summary.columns):
             hint = "; it looks like a rounds file: pass the summary report beside it"
-        raise ReportError(f"{path} is missing column(s) {', '.join(missing)}{hint}")
+        raise report.ReportError(f"{path} is missing column(s) {', '.join(missing)}{hint}")
     summary = _clean_cells(summary, path, "median_s")
     if summary.duplicated(CELL).any():
         row = summary[summary.duplicated(CELL)].iloc[0]
-        raise ReportError(f"{path} has cell {_cell_name(row)} twice")
+        raise report.ReportError(f"{path} has cell {_cell_name(row)} twice")
 
-    extra = rounds_path(path)
-    if extra.exists():
+    extra = report.rounds_path(path) if path.suffix == report.SUFFIX else None
+    if extra is not None and extra.exists():
         batches = _batches_from_rounds(_read_rounds(extra), extra)
         # A cell the rounds file lacks still counts, from its summary line.
         absent = summary.merge(batches[CELL].drop_duplicates(), on=CELL, how="left", indicator=True)
@@ -171,28 +164,11 @@ def read_report(path: str | Path) -> Report:
     return Report(path=path, batches=batches, metadata=metadata, source=source)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise ReportError(f"{path}: no such file")
-    if path.is_dir():
-        raise ReportError(f"{path} is a directory, not a report")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise ReportError(f"{path} is empty, not a benchmark report") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReportError(f"{path} cannot be read as a CSV report ({first})") from None
-    if frame.empty:
-        raise ReportError(f"{path} has no rows")
-    return frame
-
-
 def _read_rounds(path: Path) -> pd.DataFrame:
-    frame = _read_csv(path)
+    frame = report.read_table(path)
     missing = [c for c in ROUNDS_COLUMNS if c not in frame.columns]
     if missing:
-        raise ReportError(f"rounds file {path} is missing column(s) {', '.join(missing)}")
+        raise report.ReportError(f"rounds file {path} is missing column(s) {', '.join(missing)}")
     frame = _clean_cells(frame, path, "seconds")
     if "batch" not in frame.columns:
         frame = frame.assign(batch=0)
@@ -212,7 +188,7 @@ def _clean_cells(frame: pd.DataFrame, path: Path, time_column: str) -> pd.DataFr
             bad |= values <= 0
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ReportError(
+            raise report.ReportError(
                 f"{path}: column {column} has a bad value {frame[column].iloc[i]!r} "
                 f"on data row {i + 1}"
             )
@@ -277,7 +253,7 @@ def compare(
     new_cells = new.batches[CELL].drop_duplicates()
     common = base_cells.merge(new_cells, on=CELL)
     if common.empty:
-        raise ReportError(f"{base.path} and {new.path} have no cell (kernel, n, epochs) in common")
+        raise report.ReportError(f"{base.path} and {new.path} have no cell (kernel, n, epochs) in common")
 
     cells = cell_statistics(
         base.batches.merge(common, on=CELL),
@@ -295,10 +271,10 @@ def compare(
     table = pd.concat(parts, ignore_index=True).sort_values(CELL, ignore_index=True)
 
     notes = [
-        f"{label} {report.path}: no rounds file; the comparison uses its summary columns "
+        f"{label} {side.path}: no rounds file; the comparison uses its summary columns "
         "(one median per cell)"
-        for label, report in (("base", base), ("new", new))
-        if report.source == "summary"
+        for label, side in (("base", base), ("new", new))
+        if side.source == "summary"
     ]
     if cells["base_batches"].max() == 1 and cells["new_batches"].max() == 1:
         notes.append(
@@ -436,14 +412,6 @@ def _check_fraction(name: str, value: float, upper: float | None) -> None:
 # Rendering
 
 
-def format_seconds(seconds: float) -> str:
-    """A duration with 3 significant digits and a unit that keeps it between 1 and 1000."""
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
 def regression_lines(comparison: Comparison) -> list[str]:
     """One line per regression: kernel, n, epochs, ratio and interval."""
     return [
@@ -570,11 +538,6 @@ def _cell_name(row) -> str:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def add_decision_options(parser: argparse.ArgumentParser) -> None:
@@ -595,7 +558,7 @@ def add_decision_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m bench.compare``."""
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="python -m bench.compare",
         description=(
             "Compare two benchmark reports cell by cell: ratio new/base with a simultaneous "
@@ -641,7 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             threshold=args.threshold,
             alpha=args.alpha,
         )
-    except (ReportError, TypeError, ValueError) as exc:
+    except (report.ReportError, TypeError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     emit(comparison, args.format)

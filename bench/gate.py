@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import compare, report
+from impls.cli import OneLineParser
 
 #: Batches per side unless --batches says otherwise. With 5 + 5 batches a cell's own between-run
 #: spread has 8 degrees of freedom: enough that a cell scattering more than the assumed floor gets a
@@ -269,11 +270,6 @@ def save_comparison(comparison: compare.Comparison, folder: Path) -> None:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def add_run_options(parser: argparse.ArgumentParser, default_batches: int) -> None:
@@ -325,7 +321,7 @@ def grid_from(args: argparse.Namespace, repo: Path) -> Grid:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m bench.gate``."""
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="python -m bench.gate",
         description=(
             "Measure a base revision (in a temporary git worktree, with its own code) and the "
@@ -376,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; the base worktree was removed", file=sys.stderr)
         return 130
-    except (GateError, compare.ReportError, ValueError, TypeError, OSError) as exc:
+    except (GateError, report.ReportError, ValueError, TypeError, OSError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     finally:

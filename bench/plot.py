@@ -24,7 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, FuncFormatter
 
 from bench import scaling
+from bench.report import ReportError, read_table
 from bench.summary_md import format_number, render_summary
+from impls.cli import OneLineParser
 
 PROG = "python -m bench.plot"
 #: Columns a report must have for plotting; the rest of the contract is optional here.
@@ -54,17 +56,6 @@ MIN_WIDTH = 9.5  # inches
 MAX_COLUMNS = 3
 
 
-class ReportError(ValueError):
-    """The report cannot be read or does not follow the report contract."""
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 # --- reading and checking the report (the edge) -------------------------------------------------
 
 
@@ -73,20 +64,7 @@ def load_report(path: Path) -> pd.DataFrame:
 
     Returns the report with ``n`` and ``epochs`` as int64 and the timing columns as float64.
     """
-    if not path.exists():
-        raise ReportError(f"no such report: {path}")
-    if not path.is_file():
-        raise ReportError(f"not a file: {path}")
-    try:
-        report = pd.read_csv(path, dtype={"kernel": str})
-    except pd.errors.EmptyDataError:
-        raise ReportError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReportError(f"{path} is not a CSV report ({reason})") from None
-    except OSError as exc:
-        raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
-
+    report = read_table(path)
     missing = [column for column in REQUIRED_COLUMNS if column not in report.columns]
     if missing:
         hint = (
@@ -442,7 +420,7 @@ def plot_report(report_path: Path, out_dir: Path) -> tuple[list[Path], list[str]
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog=PROG,
         description=(
             "Draw a benchmark report: time per call, ns per sample·epoch and speedups against N, "

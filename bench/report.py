@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from pytest_benchmark.stats import Stats
 
 CELL_COLUMNS = (
     "kernel",
@@ -69,6 +68,10 @@ def cells_frame(
     metadata: Mapping[str, object],
 ) -> pd.DataFrame:
     """One row per result: statistics, compile time, then ``metadata`` (same on every row)."""
+    # pytest-benchmark is a dev dependency: only writing a report (inside a benchmark run) needs it;
+    # reading one (bench.compare, bench.plot) must work with the runtime dependencies alone.
+    from pytest_benchmark.stats import Stats
+
     rows = []
     for result in results:
         stats = Stats()
@@ -205,3 +208,25 @@ def _publish(temporary: Path, path: Path) -> None:
             raise FileExistsError(errno.EEXIST, "report exists", str(path)) from None
         os.replace(temporary, path)
 
+
+class ReportError(ValueError):
+    """A file that cannot be read as a benchmark report; the message is one line."""
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A report (or rounds) CSV as a DataFrame; ReportError says in one line why it cannot be read."""
+    if not path.exists():
+        raise ReportError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReportError(f"{path} is a directory, not a report")
+    try:
+        # Kernel names are text whatever they look like (a kernel named "1" stays "1").
+        frame = pd.read_csv(path, dtype={"kernel": str})
+    except pd.errors.EmptyDataError:
+        raise ReportError(f"{path} is empty, not a benchmark report") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportError(f"{path} cannot be read as a CSV report ({first})") from None
+    if frame.empty:
+        raise ReportError(f"{path} has no rows")
+    return frame

@@ -7,9 +7,12 @@ ran, else ``numpy`` (python_loop is skipped in cells over its budget), else none
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 
 import pandas as pd
+
+from bench.formatting import format_ratio
 
 #: Baselines in order of preference.
 BASELINES = ("python_loop", "numpy")
@@ -74,17 +77,6 @@ def render(summary: pd.DataFrame) -> str:
             "speedup over": baseline if isinstance(baseline, str) else "—",
         }
         for kernel in kernels:
-            row[kernel] = format_speedup(speedups.get(kernel))
+            row[kernel] = format_ratio(speedups.get(kernel, math.nan))
         lines.append(row)
     return pd.DataFrame(lines).to_string(index=False)
-
-
-def format_speedup(speedup: float | None) -> str:
-    """'1.23×', '45.6×', '789×', '12,345×'; '—' for a kernel that has no number in the cell."""
-    if speedup is None or pd.isna(speedup):
-        return "—"
-    if speedup >= 100:
-        return f"{speedup:,.0f}×"
-    if speedup >= 10:
-        return f"{speedup:.1f}×"
-    return f"{speedup:.2f}×"

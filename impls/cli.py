@@ -13,8 +13,12 @@ from impls.problem import make_problem
 from impls.registry import kernel_names
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one line on stderr and exit status 2."""
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line on stderr and exit status 2.
+
+    Every command-line tool of the project (``python -m impls``, ``bench.compare``, ``bench.plot``, …)
+    uses it, so they all fail the same way.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -22,7 +26,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface; every default is the notebook's."""
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="python -m impls",
         description=(
             "Replay the notebook: make N samples x ~ U[0,1), y = w*x + b with random true w, b, run "

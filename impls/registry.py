@@ -50,6 +50,18 @@ KERNELS: dict[str, Kernel] = {
         Kernel("numpy", "impls.numpy_vectorized", "vectorized NumPy, pairwise np.sum", "bounded"),
         Kernel("numba", "impls.numba_loop", "the loop under @njit, no fastmath", "bitwise",
                compiled=True),
+        Kernel("numba_simd", "impls.numba_simd", "@njit, sums reassociated into SIMD lanes", "bounded",
+               compiled=True),
+        Kernel("numba_parallel", "impls.numba_parallel", "@njit(parallel=True), prange reductions",
+               "bounded", compiled=True),
+        Kernel("numpy_fast", "impls.numpy_blocked", "NumPy in cache-sized blocks, BLAS dot, no temporaries",
+               "bounded"),
+        Kernel("sufficient_stats", "impls.sufficient_stats", "centred sums once, then O(1) per epoch",
+               "bounded", compiled=True),
+        Kernel("closed_form", "impls.closed_form", "the epoch's affine map raised to a power by squaring",
+               "bounded", compiled=True),
+        Kernel("jax", "impls.jax_jit", "jax.jit of the vectorized epoch, lax.fori_loop, float64",
+               "bounded", compiled=True, requires=("jax",), extra="jax"),
     )
 }
 

@@ -34,7 +34,8 @@ def test_every_compiled_kernel_reports_a_compile_time(kernel):
 def test_a_fresh_dispatcher_is_a_new_uncompiled_copy_with_the_same_options():
     fresh = jit.fresh_dispatcher(_double)
     assert fresh is not _double
-    assert fresh.py_func is _double.py_func
+    assert fresh.py_func is not _double.py_func
+    assert fresh.py_func.__code__ is _double.py_func.__code__
     assert fresh.signatures == []
     assert {key: value for key, value in fresh.targetoptions.items() if key != "nopython"} == {
         key: value for key, value in _double.targetoptions.items() if key != "nopython"
@@ -71,3 +72,20 @@ def test_a_compiled_module_without_dispatcher_or_hook_is_refused_by_name():
     module.descend = lambda x, y, w, b, learning_rate, epochs: (w, b)
     with pytest.raises(TypeError, match=r"impls\.fake_wrapper.*compile_seconds\(\)"):
         jit.module_compile_seconds(module)
+
+
+def test_jitted_callees_are_compiled_afresh_too():
+    # sufficient_stats calls another jitted function; a fresh copy must not reuse its compiled code.
+    from impls import sufficient_stats
+
+    callees = [name for name in sufficient_stats.descend.py_func.__code__.co_names
+               if isinstance(getattr(sufficient_stats, name, None), jit.Dispatcher)]
+    assert callees, "sufficient_stats.descend no longer calls a jitted function: pick another kernel"
+    jit.warm_up(sufficient_stats.descend)
+    fresh = jit.fresh_dispatcher(sufficient_stats.descend)
+    for name in callees:
+        copy = fresh.py_func.__globals__[name]
+        assert copy is not getattr(sufficient_stats, name)
+        assert copy.signatures == []
+    jit.warm_up(fresh)
+    assert fresh(*jit.tiny_args()) == sufficient_stats.descend(*jit.tiny_args())

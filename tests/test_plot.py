@@ -191,16 +191,16 @@ def _bad_reports(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     """Each bad input: (path, a word the error message must contain)."""
     good = pd.read_csv(FIXTURE)
     cases: dict[str, tuple[Path, str]] = {
-        "missing": (tmp_path / "nope.csv", "no such report"),
-        "directory": (tmp_path, "not a file"),
+        "missing": (tmp_path / "nope.csv", "no such file"),
+        "directory": (tmp_path, "is a directory"),
     }
     (tmp_path / "empty.csv").write_bytes(b"")
     cases["empty"] = (tmp_path / "empty.csv", "empty")
     cases["header only"] = (_write(tmp_path, good.iloc[:0], "header.csv"), "no rows")
     (tmp_path / "binary.csv").write_bytes(PNG_SIGNATURE + bytes(range(256)))
-    cases["binary"] = (tmp_path / "binary.csv", "not a CSV")
+    cases["binary"] = (tmp_path / "binary.csv", "cannot be read as a CSV")
     (tmp_path / "quoted.csv").write_text('kernel,n,epochs,min_s,median_s,max_s\nx,"1\n')
-    cases["unterminated quote"] = (tmp_path / "quoted.csv", "not a CSV")
+    cases["unterminated quote"] = (tmp_path / "quoted.csv", "cannot be read as a CSV")
     cases["missing column"] = (_write(tmp_path, good.drop(columns="max_s"), "cols.csv"), "max_s")
     cases["rounds file"] = (DATA / "quick_report.rounds.csv", "rounds file")
     bad_median = good.astype({"median_s": object})
