@@ -1,7 +1,8 @@
 """The sweep's pytest wiring: options, parametrization, fixtures, and the report at the end of a run.
 
 ``pytest bench --benchmark-only [--sweep quick|default|full] [--n 10,1000] [--epochs 50]
-[--kernels numpy,numba] [--python-budget 1000000] [--bench-time SECONDS] [--csv PATH | --no-csv]``
+[--kernels numpy,numba] [--python-budget 1000000] [--bench-time SECONDS] [--csv PATH | --no-csv]
+[--dask-scheduler tcp://HOST:PORT]``
 
 Every benchmark of ``bench_*.py`` that asks for ``kernel``, ``n`` and ``epochs`` is parametrized over
 the plan's kernels × cells; each (n, epochs) cell is one pytest-benchmark group. Finished cells are
@@ -103,6 +104,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "instead of results/<UTC time>_<commit>_<host>.csv",
     )
     group.addoption("--no-csv", dest="gd_no_csv", action="store_true", help="write no report")
+    group.addoption(
+        "--dask-scheduler",
+        dest="gd_dask_scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="time the Dask kernels on this running scheduler (default: $GDBENCH_DASK_SCHEDULER if set, "
+        "else a LocalCluster of one worker per core, started for the run and closed after it)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -129,6 +138,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if config.option.gd_dask_scheduler is not None and not set(plan.kernels) & set(_by_name_only()):
+        raise pytest.UsageError(
+            "--dask-scheduler: no Dask kernel is timed; name them, e.g. --kernels numpy,dask,dask_stats"
+        )
     csv, no_csv = config.option.gd_csv, config.option.gd_no_csv
     if csv is not None and no_csv:
         raise pytest.UsageError("--csv and --no-csv exclude each other; give one of them")
@@ -207,14 +220,38 @@ def sweep_run(pytestconfig: pytest.Config) -> SweepRun:
 
 
 @pytest.fixture
-def problem(n: int) -> Problem:
-    """The cell's N samples (made once per N; cells run N by N)."""
+def problem(request: pytest.FixtureRequest, kernel: str, n: int) -> Problem:
+    """The cell's N samples (made once per N; cells run N by N). For a kernel on a Dask cluster they
+    are already on its workers: shipping them there is preparation, outside the timed calls."""
+    if kernel in KERNELS and KERNELS[kernel].distributed:
+        request.getfixturevalue("dask_client")
+        return _prepared(n)
     return _problem(n)
 
 
 @functools.lru_cache(maxsize=1)
 def _problem(n: int) -> Problem:
     return make_problem(n, seed=0)
+
+
+@functools.lru_cache(maxsize=1)
+def _prepared(n: int) -> Problem:
+    from impls.dask_data import prepare
+
+    x, y, w, b = _problem(n)
+    return Problem(*prepare(x, y), w, b)
+
+
+@pytest.fixture(scope="session")
+def dask_client(pytestconfig: pytest.Config, sweep_run: SweepRun):
+    """One Dask cluster for the whole run (every Dask kernel call uses it), closed at the end; its
+    worker count and scheduler go into the report as ``dask_workers`` and ``dask_scheduler``."""
+    from impls import dask_cluster  # only runs that time a Dask kernel need Dask
+
+    with dask_cluster.using(pytestconfig.option.gd_dask_scheduler) as client:
+        sweep_run.metadata.update(dask_cluster.describe(client))
+        yield client
+        _prepared.cache_clear()  # let go of the scattered data before the cluster closes
 
 
 @pytest.fixture
@@ -309,8 +346,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             f"speedup = median time of the baseline / median time of the kernel, per cell "
             f"(baseline {' or '.join(speedup.BASELINES)}, the first that ran)"
         )
-        for line in speedup.render(speedup.summarize(cells, exclude=PROBES)).splitlines():
+        summary = speedup.summarize(cells, exclude=PROBES)
+        for line in speedup.render(summary).splitlines():
             write(line)
+        if summary["x_stream"].notna().any():
+            write(
+                f"time as a multiple of the {report.STREAM_PROBE} probe's in the same cell "
+                "(one read of x and y per epoch: the floor for kernels that read all data every epoch)"
+            )
+            for line in speedup.render(summary, value="x_stream").splitlines():
+                write(line)
     elif run.untimed:
         write(f"{run.untimed} benchmarks ran once, untimed (--benchmark-disable)")
     cell_count = f"{len(run.results)} kernel × cell results"

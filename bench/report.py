@@ -33,7 +33,10 @@ CELL_COLUMNS = (
     "iqr_s",
     "ns_per_update",
     "compile_s",
+    "x_stream",
 )
+#: The probe every kernel's time is given as a multiple of (``x_stream``), when the run timed it.
+STREAM_PROBE = "stream"
 #: Appended after the metadata columns: calls per timed round (each round's time is their mean).
 TRAILING_COLUMNS = ("iterations",)
 ROUND_COLUMNS = ("kernel", "n", "epochs", "round", "seconds")
@@ -92,15 +95,28 @@ def cells_frame(
                 "iqr_s": stats.iqr,
                 "ns_per_update": ns_per_update(stats.median, result.n, result.epochs),
                 "compile_s": float("nan") if compile_time is None else compile_time,
+                "x_stream": float("nan"),
                 **metadata,
                 "iterations": result.iterations,
             }
         )
     columns = [*CELL_COLUMNS, *metadata, *TRAILING_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["x_stream"] = times_stream(frame)
     integers = ["n", "epochs", "rounds", "iterations"]
     floats = list(CELL_COLUMNS[4:])
     return frame.astype({**dict.fromkeys(integers, "int64"), **dict.fromkeys(floats, "float64")})
+
+
+def times_stream(cells: pd.DataFrame) -> pd.Series:
+    """Each row's median as a multiple of the stream probe's median in the same (n, epochs) cell.
+
+    NaN where the cell has no stream row (the probe was not timed, or was skipped there).
+    """
+    stream = cells.loc[cells["kernel"] == STREAM_PROBE, ["n", "epochs", "median_s"]]
+    stream = stream.rename(columns={"median_s": "stream_s"})
+    merged = cells[["n", "epochs", "median_s"]].merge(stream, on=["n", "epochs"], how="left")
+    return pd.Series(merged["median_s"].to_numpy() / merged["stream_s"].to_numpy(), index=cells.index)
 
 
 def rounds_frame(results: Iterable[CellResult]) -> pd.DataFrame:

@@ -26,6 +26,7 @@ SUMMARY_COLUMNS = (
     "baseline",
     "speedup",
     "fastest",
+    "x_stream",
 )
 
 
@@ -53,30 +54,34 @@ def summarize(
             part["baseline"] = baseline
             part["speedup"] = baseline_s / part["median_s"]
         part["fastest"] = part["median_s"] == part["median_s"].min()
+        part["x_stream"] = cell["x_stream"] if "x_stream" in cell.columns else float("nan")
         parts.append(part)
     if not parts:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     return pd.concat(parts, ignore_index=True)[list(SUMMARY_COLUMNS)]
 
 
-def render(summary: pd.DataFrame) -> str:
-    """``summary`` as a text table: one line per cell, one speedup column per kernel."""
+def render(summary: pd.DataFrame, value: str = "speedup") -> str:
+    """``summary`` as a text table: one line per cell, one column per kernel holding ``value``
+    ("speedup" over the cell's baseline, or "x_stream", the time as a multiple of the stream probe's).
+    """
     if summary.empty:
         return "no cell finished"
     kernels = list(dict.fromkeys(summary["kernel"]))
     lines = []
     for (n, epochs), cell in summary.groupby(["n", "epochs"], sort=False):
         fastest = cell.loc[cell["fastest"]].iloc[0]
-        speedups = dict(zip(cell["kernel"], cell["speedup"]))
+        values = dict(zip(cell["kernel"], cell[value]))
         baseline = cell["baseline"].iloc[0]
         row = {
             "n": f"{n:,}",
             "epochs": f"{epochs:,}",
             "fastest": fastest["kernel"],
             "ns/update": f"{fastest['ns_per_update']:.3g}",
-            "speedup over": baseline if isinstance(baseline, str) else "—",
         }
+        if value == "speedup":
+            row["speedup over"] = baseline if isinstance(baseline, str) else "—"
         for kernel in kernels:
-            row[kernel] = format_ratio(speedups.get(kernel, math.nan))
+            row[kernel] = format_ratio(values.get(kernel, math.nan))
         lines.append(row)
     return pd.DataFrame(lines).to_string(index=False)

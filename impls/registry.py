@@ -62,6 +62,10 @@ KERNELS: dict[str, Kernel] = {
                "bounded", compiled=True),
         Kernel("jax", "impls.jax_jit", "jax.jit of the vectorized epoch, lax.fori_loop, float64",
                "bounded", compiled=True, requires=("jax",), extra="jax"),
+        Kernel("dask", "impls.dask_descent", "dask.array on a Dask cluster, one reduction per epoch",
+               "bounded", requires=("dask", "distributed"), extra="dask", distributed=True),
+        Kernel("dask_stats", "impls.dask_stats", "one Dask pass for the statistics, epochs on the client",
+               "bounded", requires=("dask", "distributed"), extra="dask", distributed=True),
     )
 }
 

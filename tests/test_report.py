@@ -22,6 +22,7 @@ CELL_COLUMNS = [
     "iqr_s",
     "ns_per_update",
     "compile_s",
+    "x_stream",
 ]
 METADATA = {
     "run_id": "20261126T160503Z_abc1234_host",
@@ -184,3 +185,14 @@ def test_default_path_is_the_run_id_under_results(tmp_path):
 def test_no_results_give_empty_frames_with_the_columns():
     assert list(report.cells_frame([], {}, METADATA).columns) == [*CELL_COLUMNS, *METADATA, "iterations"]
     assert report.rounds_frame([]).empty
+
+
+def test_times_stream_divide_by_the_stream_median_of_the_same_cell():
+    results = [
+        report.CellResult("numba", 10, 10, (4e-6, 4e-6, 4e-6)),
+        report.CellResult("stream", 10, 10, (1e-6, 1e-6, 1e-6)),
+        report.CellResult("numba", 1000, 10, (8e-6, 8e-6, 8e-6)),  # no stream timed in this cell
+    ]
+    frame = report.cells_frame(results, {}, METADATA)
+    assert frame["x_stream"].tolist()[:2] == [4.0, 1.0]
+    assert math.isnan(frame["x_stream"].iloc[2])  # absent, not zero

@@ -70,3 +70,14 @@ def test_render_has_a_line_per_cell_and_marks_missing_kernels(summary):
 
 def test_render_of_nothing_says_so():
     assert speedup.render(speedup.summarize(cells([]))) == "no cell finished"
+
+
+def test_times_stream_are_carried_and_rendered_per_kernel():
+    frame = cells(ROWS)
+    frame["x_stream"] = [float("nan")] * 3 + [4000.0, 100.0, 1.0]
+    summary = speedup.summarize(frame, exclude={"stream"})
+    assert row(summary, "numba", 1000)["x_stream"] == 100.0
+    lines = speedup.render(summary, value="x_stream").splitlines()
+    assert "speedup over" not in lines[0]
+    assert "100×" in lines[2] and "4,000×" in lines[2]
+    assert "—" in lines[1]  # no stream in that cell: no multiple, not zero
