@@ -23,8 +23,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# The default sweep; its report goes to results/ and its figures and summary.md beside it.
 bench: $(STAMP)
-	$(BIN)/python -m pytest bench --benchmark-only
+	$(BIN)/python -m pytest bench --benchmark-only --plot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks .ruff_cache *.egg-info

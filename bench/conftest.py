@@ -13,9 +13,11 @@ runs after Ctrl-C, so an interrupted run keeps what it measured.
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -105,6 +107,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--no-csv", dest="gd_no_csv", action="store_true", help="write no report")
     group.addoption(
+        "--plot",
+        dest="gd_plot",
+        action="store_true",
+        help="after writing the report, draw its figures and summary.md (python -m bench.plot) "
+        "into the folder named after it",
+    )
+    group.addoption(
         "--dask-scheduler",
         dest="gd_dask_scheduler",
         default=None,
@@ -145,6 +154,8 @@ def pytest_configure(config: pytest.Config) -> None:
     csv, no_csv = config.option.gd_csv, config.option.gd_no_csv
     if csv is not None and no_csv:
         raise pytest.UsageError("--csv and --no-csv exclude each other; give one of them")
+    if no_csv and config.option.gd_plot:
+        raise pytest.UsageError("--plot draws the run's report, so it needs one: drop --no-csv")
 
     run_metadata = metadata.collect(plan.sweep, config.rootpath, outputs=[report.RESULTS_DIR])
     if no_csv:
@@ -221,11 +232,16 @@ def sweep_run(pytestconfig: pytest.Config) -> SweepRun:
 
 @pytest.fixture
 def problem(request: pytest.FixtureRequest, kernel: str, n: int) -> Problem:
-    """The cell's N samples (made once per N; cells run N by N). For a kernel on a Dask cluster they
-    are already on its workers: shipping them there is preparation, outside the timed calls."""
+    """The cell's N samples (made once per N; cells run N by N).
+
+    A kernel whose module has ``prepare(x, y)`` gets the data in the form it computes on — on JAX's
+    device, on a Dask cluster's workers — because moving data there is preparation, not the descent,
+    and must stay outside the timed calls.
+    """
     if kernel in KERNELS and KERNELS[kernel].distributed:
-        request.getfixturevalue("dask_client")
-        return _prepared(n)
+        request.getfixturevalue("dask_client")  # the cluster the prepared data will live on
+    if kernel in KERNELS and hasattr(_module(kernel), "prepare"):
+        return _prepared(kernel, n)
     return _problem(n)
 
 
@@ -235,11 +251,13 @@ def _problem(n: int) -> Problem:
 
 
 @functools.lru_cache(maxsize=1)
-def _prepared(n: int) -> Problem:
-    from impls.dask_data import prepare
-
+def _prepared(kernel: str, n: int) -> Problem:
     x, y, w, b = _problem(n)
-    return Problem(*prepare(x, y), w, b)
+    return Problem(*_module(kernel).prepare(x, y), w, b)
+
+
+def _module(kernel: str) -> ModuleType:
+    return importlib.import_module(KERNELS[kernel].module)
 
 
 @pytest.fixture(scope="session")
@@ -263,6 +281,9 @@ def descend(kernel: str, sweep_run: SweepRun) -> Descend:
     if KERNELS[kernel].compiled and kernel not in sweep_run.compile_s:
         sweep_run.compile_s[kernel] = jit.compile_seconds(kernel)
         jit.warm_up(function)
+    describe_device = getattr(_module(kernel), "device_description", None)
+    if describe_device is not None:  # e.g. which device JAX ran on, into every row of the report
+        sweep_run.metadata.setdefault(f"{kernel}_device", describe_device())
     return function
 
 
@@ -366,10 +387,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         write(f"report: {_shown(run.written, config)} and {_shown(rounds, config)}, {cell_count}")
         if run.written != run.report_path:
             write(f"(not {_shown(run.report_path, config)}, which appeared during the run)")
+        if config.option.gd_plot:
+            _plot(run.written, config, write)
     elif run.report_path is None:
         write("report: none (--no-csv)")
     else:
         write("report: none written, as no benchmark was timed")
+
+
+def _plot(report_path: Path, config: pytest.Config, write) -> None:
+    """Draw the report just written (``--plot``); a report that cannot be drawn is said, not raised."""
+    from bench import plot  # matplotlib only for runs that ask for figures
+
+    out_dir = plot.default_out_dir(report_path)
+    try:
+        written, notes = plot.plot_report(report_path, out_dir)
+    except plot.ReportError as exc:
+        write(f"figures: none ({exc})")
+        return
+    write(f"figures and summary: {_shown(out_dir, config)}/ ({', '.join(p.name for p in written)})")
+    for note in notes:
+        write(f"note: {note}")
 
 
 def _shown(path: Path, config: pytest.Config) -> str:

@@ -88,9 +88,13 @@ def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(tmp_path):
         "--python-budget", "100",
         "--bench-time", "0.01",
         "--csv", str(csv),
+        "--plot",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"report: {csv}" in done.stdout
+    # --plot (what make bench passes) draws the report just written, in the folder named after it.
+    for name in ("time_per_call.png", "ns_per_update.png", "speedup.png", "summary.md"):
+        assert (tmp_path / "r" / name).stat().st_size > 0, name
     cells = pd.read_csv(csv)
     rounds = pd.read_csv(ROOT / csv.with_name("r.rounds.csv"))
 
@@ -117,6 +121,13 @@ def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(tmp_path):
         assert row["min_s"] == pytest.approx(own["seconds"].min(), rel=1e-12)
         assert row["ns_per_update"] == pytest.approx(row["median_s"] / (row["n"] * row["epochs"]) * 1e9)
 
+    # Every kernel's time as a multiple of the stream probe timed in the same cell.
+    if "stream" in SWEPT:
+        for n in (10, 1000):
+            cell = cells[cells["n"] == n].set_index("kernel")
+            expected = cell["median_s"] / cell.loc["stream", "median_s"]
+            assert cell["x_stream"].to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-12)
+
 
 @pytest.mark.parametrize(
     ("args", "words"),
@@ -125,6 +136,7 @@ def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(tmp_path):
         (["--n", "10,abc"], ["--n", "'abc'"]),
         (["--kernels", "numpy,cuda"], ["--kernels", "'cuda'", ", ".join(KERNELS_HERE)]),
         (["--csv", "r.csv", "--no-csv"], ["--csv", "--no-csv"]),
+        (["--plot", "--no-csv"], ["--plot", "needs one"]),
     ],
 )
 def test_bad_options_stop_the_run_at_once(args, words):
