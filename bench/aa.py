@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from bench import compare, gate, report
 from impls.cli import OneLineParser
@@ -151,7 +152,8 @@ def render(result: AAResult) -> str:
         f"{cells.groupby('pair').size().iloc[0]} cells each; threshold {result.threshold:.0%}, "
         f"family-wise alpha {result.alpha:g}",
         f"false alarms (any cell flagged slower): {result.false_alarms} of {result.pairs} "
-        f"({result.false_alarms / result.pairs:.0%})",
+        f"({result.false_alarms / result.pairs:.0%}; 95% confidence interval of the rate "
+        f"{_rate_interval(result.false_alarms, result.pairs)})",
         f"any cell flagged slower or faster: {result.any_change} of {result.pairs}",
         f"per-cell ratio B/A over all {len(cells)}: median {ratios.median():.3f}, 90% within "
         f"{ratios.quantile(0.05):.3f}-{ratios.quantile(0.95):.3f}, "
@@ -173,6 +175,25 @@ def render(result: AAResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+
+
+def _rate_interval(hits: int, trials: int) -> str:
+    """Clopper–Pearson 95% interval of a rate seen ``hits`` times in ``trials``: with 0 of 10, the
+    true rate may still be up to 31%, which is what 10 comparisons can and cannot show."""
+    low = 0.0 if hits == 0 else float(stats.beta.ppf(0.025, hits, trials - hits + 1))
+    high = 1.0 if hits == trials else float(stats.beta.ppf(0.975, hits + 1, trials - hits))
+    return f"{low:.0%}-{high:.0%}"
+
+
+def load_pairs(folder: Path) -> list[tuple[compare.Report, compare.Report]]:
+    """The pooled reports ``a-K.csv``, ``b-K.csv`` of an earlier A/A run, in order of K."""
+    pairs = []
+    while (folder / f"a-{len(pairs)}.csv").exists():
+        index = len(pairs)
+        pairs.append(tuple(compare.read_report(folder / f"{side}-{index}.csv") for side in "ab"))
+    if not pairs:
+        raise report.ReportError(f"{folder} holds no A/A reports (a-0.csv, b-0.csv, ...)")
+    return pairs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SLOWDOWN,
         help=f"factor injected into one cell at a time (default: {DEFAULT_SLOWDOWN})",
     )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="DIR",
+        help="measure nothing: analyse the reports of an earlier A/A run in DIR again (with the "
+        "current comparison and --threshold/--alpha/--slowdown) and print the result",
+    )
     gate.add_run_options(parser, gate.DEFAULT_BATCHES)
     return parser
 
@@ -211,6 +239,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
         if not args.slowdown > 1:
             raise ValueError(f"--slowdown must be > 1, got {args.slowdown}")
+        if args.source is not None:
+            result = analyse(load_pairs(Path(args.source)), threshold=args.threshold,
+                             alpha=args.alpha, slowdown=args.slowdown)  # fmt: skip
+            sys.stdout.write(render(result))
+            return 0 if result.passed else 1
         repo = Path(gate.git(Path.cwd(), "rev-parse", "--show-toplevel"))
         grid = gate.grid_from(args, repo)
         out = gate.fresh_folder(repo, args.out, "aa")
@@ -232,8 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     text = render(result)
-    gate.write_new_text(out / "aa.txt", text)
-    gate.write_new_text(out / "aa.csv", result.cells.to_csv(index=False))
+    report.write_new_text(out / "aa.txt", text)
+    report.write_new_text(out / "aa.csv", result.cells.to_csv(index=False))
     sys.stdout.write(text)
     say(f"reports and aa.csv in {out}")
     return 0 if result.passed else 1

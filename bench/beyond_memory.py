@@ -19,7 +19,6 @@ import math
 import os
 import shlex
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +31,7 @@ import psutil
 from distributed.diagnostics import MemorySampler
 
 from bench import metadata
+from bench.report import write_new_text
 from impls import dask_cluster
 from impls.cli import OneLineParser
 from impls.dask_data import make_dask_problem
@@ -78,7 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.render is not None:
-            print(render_markdown(json.loads(args.render.read_text())), end="")
+            try:
+                text = render_markdown(json.loads(args.render.read_text()))
+            except (KeyError, TypeError, AttributeError) as exc:  # JSON, but not one of our records
+                raise ValueError(f"{args.render} is not a beyond-memory record (missing {exc})") from None
+            print(text, end="")
             return 0
         if args.n is None:
             raise ValueError("--n is required (or --render FILE.json)")
@@ -126,7 +130,9 @@ def run(
             stats = statistics(client, problem.x, problem.y)
             record["pass_s"] = time.perf_counter() - start
         record["peak_local_rss_bytes"] = local_peak()
-        record["peak_cluster_memory_bytes"] = int(max(value for _, value in sampler.samples["pass"]))
+        # A pass shorter than one sampling interval leaves no sample: then there is no figure to give.
+        samples = [value for _, value in sampler.samples["pass"]]
+        record["peak_cluster_memory_bytes"] = int(max(samples)) if samples else None
     descend_from_statistics(stats, 0.0, 0.0, learning_rate, 1)  # compiles the epoch: not part of its cost
     start = time.perf_counter()
     w, b = descend_from_statistics(stats, 0.0, 0.0, learning_rate, epochs)
@@ -182,23 +188,9 @@ def write_record(folder: Path, record: dict[str, object]) -> tuple[Path, Path]:
     for path in (json_path, md_path):
         if path.exists():
             raise FileExistsError(f"{path} exists, and records are never replaced")
-    _write_new(json_path, json.dumps(record, indent=2) + "\n")
-    _write_new(md_path, render_markdown(record))
+    write_new_text(json_path, json.dumps(record, indent=2) + "\n")
+    write_new_text(md_path, render_markdown(record))
     return json_path, md_path
-
-
-def _write_new(path: Path, text: str) -> None:
-    """Create ``path`` with ``text`` all at once (temporary file, then a link that fails if it exists)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's file is private; a record is not
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
 
 
 def render_markdown(record: dict) -> str:
@@ -214,7 +206,10 @@ def render_markdown(record: dict) -> str:
                                             f"({n / record['pass_s'] / 1e6:,.1f} M samples/s)"),
         (f"{record['epochs']:,} epochs on the client", f"{record['epochs_s']:.3f} s"),
         ("peak RSS, client + local workers", f"{record['peak_local_rss_bytes'] / GIB:.2f} GiB"),
-        ("peak worker memory (dask)", f"{record['peak_cluster_memory_bytes'] / GIB:.2f} GiB"),
+        ("peak worker memory (dask)",
+         "no sample (the pass was shorter than one sampling interval)"
+         if record["peak_cluster_memory_bytes"] is None
+         else f"{record['peak_cluster_memory_bytes'] / GIB:.2f} GiB"),
         ("w: fitted / true", f"{record['w_fit']!r} / {record['w_true']!r}"),
         ("b: fitted / true", f"{record['b_fit']!r} / {record['b_true']!r}"),
         ("load average before / after", " / ".join(

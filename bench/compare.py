@@ -36,6 +36,7 @@ The statistics, and why:
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 from collections.abc import Sequence
@@ -44,10 +45,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from bench import report
 from bench.formatting import format_seconds
+from bench.scaling import PROBE_KERNELS
 from impls.cli import OneLineParser
 
 #: Smallest relative change reported as a change (10%).
@@ -73,6 +75,9 @@ MATCHED_METADATA = ("host", "cpu_model", "python_version", "numpy_version", "num
 
 SLOWER, FASTER, UNCHANGED = "slower", "faster", "no significant change"
 ADDED, REMOVED = "added", "removed"
+#: The verdict of a probe's cell (``stream``): it measures the machine, not the code, so a change in it
+#: is drift, never a regression; it is shown, and left out of the table's false-alarm control.
+PROBE = "probe, not judged"
 
 #: Asymptotic variance of a sample median relative to the mean's, for normal data: pi/2.
 _MEDIAN_EFFICIENCY = math.pi / 2
@@ -255,19 +260,33 @@ def compare(
     if common.empty:
         raise report.ReportError(f"{base.path} and {new.path} have no cell (kernel, n, epochs) in common")
 
-    cells = cell_statistics(
-        base.batches.merge(common, on=CELL),
-        new.batches.merge(common, on=CELL),
-        threshold=threshold,
-        alpha=alpha,
-        between_run_sd=between_run_sd,
-        floor_df=floor_df,
+    judged = common[~common["kernel"].isin(PROBE_KERNELS)]
+    if judged.empty:
+        raise report.ReportError(
+            f"{base.path} and {new.path} have only probe cells ({', '.join(PROBE_KERNELS)}) in common"
+        )
+    statistics = functools.partial(
+        cell_statistics, threshold=threshold, between_run_sd=between_run_sd, floor_df=floor_df
     )
+    cells = statistics(
+        base.batches.merge(judged, on=CELL), new.batches.merge(judged, on=CELL), alpha=alpha
+    )
+    probes = common[common["kernel"].isin(PROBE_KERNELS)]
+    if len(probes):
+        # Same interval as a kernel cell's, at the same simultaneous level, for reading machine drift.
+        probe_cells = statistics(
+            base.batches.merge(probes, on=CELL),
+            new.batches.merge(probes, on=CELL),
+            alpha=alpha * len(probes) / len(cells),
+        ).assign(verdict=PROBE)
+        cells_shown = pd.concat([cells, probe_cells], ignore_index=True)
+    else:
+        cells_shown = cells
     only = base_cells.merge(new_cells, on=CELL, how="outer", indicator=True)
     lonely = only[only["_merge"] != "both"].copy()
     lonely["verdict"] = np.where(lonely["_merge"] == "left_only", REMOVED, ADDED)
     lonely = lonely.drop(columns="_merge")
-    parts = [cells] + ([lonely] if len(lonely) else [])
+    parts = [cells_shown] + ([lonely] if len(lonely) else [])
     table = pd.concat(parts, ignore_index=True).sort_values(CELL, ignore_index=True)
 
     notes = [
@@ -328,9 +347,14 @@ def cell_statistics(
     floor = between_run_sd**2 + (b["within"] + w["within"]) / 2
     data_df = b["batches"] + w["batches"] - 2
     observed = (b["ss"] + w["ss"]) / data_df.where(data_df > 0)
-    above = observed > floor  # False where there is no data (NaN)
-    var = observed.where(above, floor)
-    df = data_df.where(above, floor_df).astype(float)
+    # A handful of batches estimates a cell's variance poorly (its t has few degrees of freedom
+    # and a wide interval). The table's other cells say what variances look like here: shrink each
+    # cell's variance toward theirs (empirical Bayes, Smyth's moderated t), which gains degrees of
+    # freedom where the cells agree and changes little where they scatter widely.
+    moderated, df = _moderate(observed, data_df)
+    above = moderated > floor  # False where there is no data (NaN)
+    var = moderated.where(above, floor)
+    df = df.where(above, floor_df).astype(float)
     se = np.sqrt(var * (1 / b["batches"] + 1 / w["batches"]))
     diff = w["mean"] - b["mean"]
     t_stat = diff / se
@@ -362,6 +386,46 @@ def cell_statistics(
         index=cells,
     )
     return out.reset_index()
+
+
+def _moderate(variance: pd.Series, df: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each cell's variance shrunk toward a prior fitted to all cells, and its degrees of freedom.
+
+    The prior is a scaled inverse chi-square (s0², d0) fitted by moments of log variances (Smyth,
+    2004, "Linear models and empirical Bayes methods", eqs. 5-6); the posterior variance is
+    ``(d0·s0² + d·s²) / (d0 + d)`` with ``d0 + d`` degrees of freedom. With fewer than three cells
+    with data, or variances more scattered than the prior allows, the cells keep their own.
+    """
+    usable = (df > 0) & (variance > 0)
+    if usable.sum() < 3:
+        return variance, df.astype(float)
+    d = df[usable].astype(float)
+    e = np.log(variance[usable]) - special.digamma(d / 2) + np.log(d / 2)
+    excess = float(e.var(ddof=1) - special.polygamma(1, d / 2).mean())
+    # No more scatter than sampling explains: in effect one common variance (d0 very large).
+    d0 = 1e6 if excess <= 0 else 2 * _trigamma_inverse(excess)
+    s0 = float(np.exp(e.mean() + special.digamma(d0 / 2) - np.log(d0 / 2)))
+    moderated = variance.copy()
+    moderated[usable] = (d0 * s0 + d * variance[usable]) / (d0 + d)
+    total = df.astype(float).copy()
+    total[usable] = d0 + d
+    return moderated, total
+
+
+def _trigamma_inverse(value: float) -> float:
+    """y with trigamma(y) = value, by Newton's method as in limma's ``trigammaInverse``."""
+    if value > 1e7:
+        return 1 / math.sqrt(value)
+    if value < 1e-6:
+        return 1 / value
+    y = 0.5 + 1 / value
+    for _ in range(50):
+        tri = float(special.polygamma(1, y))
+        step = tri * (1 - tri / value) / float(special.polygamma(2, y))
+        y += step
+        if -step / y < 1e-8:
+            break
+    return y
 
 
 def geometric_means(cells: pd.DataFrame) -> pd.DataFrame:
@@ -425,7 +489,7 @@ def summary_line(comparison: Comparison) -> str:
     """Verdict counts and the rules behind them, in one sentence."""
     counts = comparison.table["verdict"].value_counts()
     parts = [f"{counts.get(v, 0)} {v}" for v in (SLOWER, FASTER, UNCHANGED)]
-    parts += [f"{counts[v]} {v}" for v in (ADDED, REMOVED) if counts.get(v, 0)]
+    parts += [f"{counts[v]} {v}" for v in (PROBE, ADDED, REMOVED) if counts.get(v, 0)]
     compared = int(comparison.table["verdict"].isin([SLOWER, FASTER, UNCHANGED]).sum())
     return (
         f"{', '.join(parts)} (a change counts when it is at least {comparison.threshold:.0%} "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -214,8 +215,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     plan = metafunc.config.stash[_RUN].plan
     params = []
-    for n, epochs in plan.cells():
-        for kernel in plan.kernels:
+    for index, (n, epochs) in enumerate(plan.cells()):
+        # Alternate the kernels' order from cell to cell, so a drift of the machine during a run
+        # does not always favour the kernels timed first; probes stay last, after every kernel.
+        kernels = [k for k in plan.kernels if k not in PROBES]
+        ordered = (kernels if index % 2 == 0 else kernels[::-1]) + [k for k in plan.kernels if k in PROBES]
+        for kernel in ordered:
             reason = plan.skip_reason(kernel, n, epochs)
             marks = [pytest.mark.skip(reason=reason)] if reason else []
             params.append(
@@ -240,8 +245,9 @@ def problem(request: pytest.FixtureRequest, kernel: str, n: int) -> Problem:
     """
     if kernel in KERNELS and KERNELS[kernel].distributed:
         request.getfixturevalue("dask_client")  # the cluster the prepared data will live on
-    if kernel in KERNELS and hasattr(_module(kernel), "prepare"):
-        return _prepared(kernel, n)
+    prepare = getattr(_module(kernel), "prepare", None) if kernel in KERNELS else None
+    if prepare is not None:
+        return _prepared(prepare, n)
     return _problem(n)
 
 
@@ -250,10 +256,12 @@ def _problem(n: int) -> Problem:
     return make_problem(n, seed=0)
 
 
-@functools.lru_cache(maxsize=1)
-def _prepared(kernel: str, n: int) -> Problem:
+# Keyed by the prepare function, not the kernel: dask and dask_stats share their data on the workers.
+# Two entries, so JAX's and Dask's copies of the cell's data coexist instead of evicting each other.
+@functools.lru_cache(maxsize=2)
+def _prepared(prepare: Callable, n: int) -> Problem:
     x, y, w, b = _problem(n)
-    return Problem(*_module(kernel).prepare(x, y), w, b)
+    return Problem(*prepare(x, y), w, b)
 
 
 def _module(kernel: str) -> ModuleType:

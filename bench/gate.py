@@ -254,16 +254,10 @@ def fresh_folder(repo: Path, out: str | None, prefix: str) -> Path:
     raise GateError(f"no free folder name beside {base}")
 
 
-def write_new_text(path: Path, text: str) -> None:
-    """Create ``path`` with ``text``; never replaces an existing file."""
-    with open(path, "x") as stream:
-        stream.write(text)
-
-
 def save_comparison(comparison: compare.Comparison, folder: Path) -> None:
     """The comparison as Markdown (for a job summary) and CSV beside the reports."""
-    write_new_text(folder / "comparison.md", compare.render_markdown(comparison))
-    write_new_text(folder / "comparison.csv", compare.render_csv(comparison))
+    report.write_new_text(folder / "comparison.md", compare.render_markdown(comparison))
+    report.write_new_text(folder / "comparison.csv", compare.render_csv(comparison))
 
 
 # --------------------------------------------------------------------------------------------------

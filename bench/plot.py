@@ -411,6 +411,7 @@ def plot_report(report_path: Path, out_dir: Path) -> tuple[list[Path], list[str]
         fastest=fastest,
         crossovers=crossovers,
         notes=notes,
+        glance=scaling.at_a_glance(report),
     )
     _write_atomically(out_dir / SUMMARY, lambda tmp: tmp.write_text(summary, encoding="utf-8"))
     written.append(out_dir / SUMMARY)
@@ -446,6 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         written, notes = plot_report(args.report, out_dir)
     except ReportError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a read-only or full --out: the figures could not be written
+        print(f"{PROG}: error: cannot write to {out_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {path}")

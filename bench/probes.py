@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from bench.scaling import PROBE_KERNELS
 from impls.numba_simd import REDUCTION_FASTMATH
 from impls.registry import Descend
 
@@ -43,3 +44,5 @@ def stream(
 
 
 PROBES: dict[str, Descend] = {"stream": stream}
+# The readers of reports (compare, plot) know the probes by name without importing Numba.
+assert tuple(PROBES) == PROBE_KERNELS, "bench.scaling.PROBE_KERNELS must name these probes"

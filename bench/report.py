@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.scaling import PROBE_KERNELS
+
 CELL_COLUMNS = (
     "kernel",
     "n",
@@ -36,7 +38,7 @@ CELL_COLUMNS = (
     "x_stream",
 )
 #: The probe every kernel's time is given as a multiple of (``x_stream``), when the run timed it.
-STREAM_PROBE = "stream"
+STREAM_PROBE = PROBE_KERNELS[0]
 #: Appended after the metadata columns: calls per timed round (each round's time is their mean).
 TRAILING_COLUMNS = ("iterations",)
 ROUND_COLUMNS = ("kernel", "n", "epochs", "round", "seconds")
@@ -188,14 +190,23 @@ def _candidates(path: Path) -> Iterator[Path]:
 
 def _write_new(path: Path, frame: pd.DataFrame) -> None:
     """Create ``path`` holding ``frame`` as CSV, all at once; FileExistsError if it exists."""
+    write_new_text(path, frame.to_csv(index=False, na_rep=""))
+
+
+def write_new_text(path: Path, text: str) -> None:
+    """Create ``path`` holding ``text``, all at once; FileExistsError if it exists, never replaced.
+
+    Every file the tools write that must not clobber an earlier one (reports, comparisons, A/A and
+    beyond-memory records) goes through here.
+    """
     # The temporary file sits in the same folder, so the final link is a rename within one file
     # system; a reader sees either no file or the whole file, never a half-written one.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp makes the file private (0600); a report gets the permissions of any new file.
         os.chmod(temporary, _new_file_mode())
-        with os.fdopen(handle, "w", newline="") as stream:
-            frame.to_csv(stream, index=False, na_rep="")
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         _publish(Path(temporary), path)

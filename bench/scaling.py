@@ -186,6 +186,42 @@ def relative_to(report: pd.DataFrame, reference: str) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def at_a_glance(report: pd.DataFrame) -> pd.DataFrame:
+    """One row per kernel: its speed in two telling cells of the report.
+
+    - the *reference cell*: the largest N·epochs where ``python_loop`` ran (ties: the larger N) — the
+      kernel's speedup over the notebook's loop, ``vs_python_loop``;
+    - the *largest cell*: the largest N, and there the most epochs — ``ns_per_update`` and the time
+      as a multiple of the stream probe's, ``x_stream`` (NaN without a stream row there).
+    Columns: kernel, ref_n, ref_epochs, vs_python_loop, big_n, big_epochs, ns_per_update, x_stream.
+    """
+    keys = ["n", "epochs"]
+
+    def cell_of(rows: pd.DataFrame, order: list[str]) -> tuple[int, int] | None:
+        if rows.empty:
+            return None
+        best = rows.assign(work=rows["n"] * rows["epochs"]).sort_values(order).iloc[-1]
+        return int(best["n"]), int(best["epochs"])
+
+    ref = cell_of(report[report["kernel"] == "python_loop"], ["work", "n"])
+    big = cell_of(report, ["n", "epochs"])
+    medians = report.set_index(["kernel", *keys])["median_s"]
+    rows = []
+    for kernel in kernels_in(report):
+        row = {"kernel": kernel, "ref_n": np.nan, "ref_epochs": np.nan, "vs_python_loop": np.nan,
+               "big_n": np.nan, "big_epochs": np.nan, "ns_per_update": np.nan, "x_stream": np.nan}
+        if ref is not None and (kernel, *ref) in medians.index:
+            row.update(ref_n=ref[0], ref_epochs=ref[1],
+                       vs_python_loop=medians[("python_loop", *ref)] / medians[(kernel, *ref)])
+        if big is not None and (kernel, *big) in medians.index:
+            time = medians[(kernel, *big)]
+            stream = [medians[(probe, *big)] for probe in PROBE_KERNELS if (probe, *big) in medians.index]
+            row.update(big_n=big[0], big_epochs=big[1], ns_per_update=time / (big[0] * big[1]) * 1e9,
+                       x_stream=time / stream[0] if stream else np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def fastest_per_cell(report: pd.DataFrame) -> pd.DataFrame:
     """For each (epochs, n) cell: the fastest kernel, the runner-up, speedups over the references.
 

@@ -13,9 +13,10 @@ from collections.abc import Collection, Sequence
 import pandas as pd
 
 from bench.formatting import format_ratio
+from bench.scaling import REFERENCE_KERNELS
 
-#: Baselines in order of preference.
-BASELINES = ("python_loop", "numpy")
+#: Baselines in order of preference: the reference kernels of every speedup the suite shows.
+BASELINES = REFERENCE_KERNELS
 
 SUMMARY_COLUMNS = (
     "n",

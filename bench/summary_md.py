@@ -25,6 +25,28 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def _glance_section(glance: pd.DataFrame) -> list[str]:
+    ref = glance.dropna(subset=["ref_n"])
+    big = glance.dropna(subset=["big_n"])
+    ref_cell = (f"N = {format_count(ref['ref_n'].iloc[0])}, {format_count(ref['ref_epochs'].iloc[0])} epochs"
+                if len(ref) else "no cell with python_loop")
+    big_cell = (f"N = {format_count(big['big_n'].iloc[0])}, {format_count(big['big_epochs'].iloc[0])} epochs"
+                if len(big) else "—")
+    return [
+        "## Kernels at a glance",
+        "",
+        f"Speedup over `python_loop` in the largest cell it ran ({ref_cell}); cost per sample·epoch and "
+        f"time as a multiple of the `stream` probe's in the largest cell ({big_cell}).",
+        "",
+        *_table(
+            ["kernel", "speedup over python_loop", "ns per sample·epoch", "time / stream"],
+            [[f"`{r.kernel}`", format_ratio(r.vs_python_loop), format_number(r.ns_per_update)
+              if pd.notna(r.ns_per_update) else "—", format_ratio(r.x_stream)]
+             for r in glance.itertuples(index=False)],
+        ),
+    ]
+
+
 def _fastest_section(fastest: pd.DataFrame) -> list[str]:
     references = [r for r in REFERENCE_KERNELS if f"vs_{r}" in fastest.columns]
     header = ["epochs", "N", "fastest", "median time", "next fastest", "margin"]
@@ -175,6 +197,7 @@ def render_summary(
     fastest: pd.DataFrame,
     crossovers: pd.DataFrame,
     notes: Sequence[str],
+    glance: pd.DataFrame | None = None,
 ) -> str:
     """The whole ``summary.md``: ``figures`` are (file name next to the summary, caption) pairs,
     ``report_link`` the report's path relative to the summary, ``notes`` what could not be done."""
@@ -193,6 +216,8 @@ def render_summary(
     ]
     for name, caption in figures:
         lines += [f"**{caption}** ([{name}]({name}))", "", f"![{caption}]({name})", ""]
+    if glance is not None and not glance.empty:
+        lines += [*_glance_section(glance), ""]
     lines += [*_fastest_section(fastest), "", *_fit_section(fits), ""]
     lines += _crossover_section(crossovers)
     if notes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from impls.descent import fit
 from impls.problem import make_problem
-from impls.registry import kernel_names
+from impls.registry import KERNELS, kernel_names
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -56,22 +57,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cluster_for(kernel: str) -> contextlib.AbstractContextManager:
+    """One Dask cluster for the whole run when ``kernel`` runs on one; nothing otherwise."""
+    spec = KERNELS.get(kernel)
+    if spec is None or not spec.distributed or not spec.available():
+        return contextlib.nullcontext()  # fit reports an unknown or missing kernel itself
+    from impls.dask_cluster import using  # Dask only for the runs that need it
+
+    return using()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input, with one line on stderr)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         problem = make_problem(args.n, seed=args.seed, noise=args.noise)
-        result = fit(
-            problem.x,
-            problem.y,
-            kernel=args.kernel,
-            learning_rate=args.learning_rate,
-            epochs=args.epochs,
-            record_every=args.every,
-        )
+        # A kernel on a Dask cluster is called once per printed segment: one cluster serves them all.
+        with _cluster_for(args.kernel):
+            result = fit(
+                problem.x,
+                problem.y,
+                kernel=args.kernel,
+                learning_rate=args.learning_rate,
+                epochs=args.epochs,
+                record_every=args.every,
+            )
     except (TypeError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{parser.prog}: error: --n {args.n} samples do not fit in memory", file=sys.stderr)
         return 2
 
     # The notebook prints NumPy scalars and 1-element arrays; printing the same types keeps its format.

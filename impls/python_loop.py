@@ -1,6 +1,6 @@
 """The notebook's per-sample Python loop, kept as written: the reference every other kernel is held to.
 
-Cost: O(N · epochs) interpreted iterations (about 1 µs per sample-epoch).
+Cost: O(N · epochs) interpreted iterations, about half a microsecond per sample-epoch.
 
 Floating-point order: each term is ``(2/N)*(y_true-(w*x+b))*(-x)`` (and ``*(-1)`` for b), evaluated left
 to right, and the terms are summed one after another in index order. ``numba`` reproduces this order

@@ -26,9 +26,13 @@ roundoff of float64, ``γ(k) = k·u / (1 − k·u)``. Let (w_k, b_k) be the exac
        positive (small rates), but |J| can have spectral radius > 1 near the critical rate;
    (b) in the 2-norm, ``‖e_{k+1}‖ ≤ ρ(J)·‖e_k‖ + ‖d_k‖`` (J is symmetric, so ‖J‖₂ = ρ(J) ≤ 1 for every
        convergent rate), and |e_w|, |e_b| ≤ ‖e‖.
-   J and ρ(J) are themselves computed in floating point: the entries of H carry relative error at most
-   γ(N+2) (sums of N terms and the products around them), so entries are inflated by 1 + γ(N+3) and ρ by
-   lr·γ(N+12)·‖H‖_F (Weyl's inequality, plus the eigensolver's own backward error of a few u·‖H‖).
+   J and ρ(J) are themselves computed in floating point. |1 − t| ≤ |1 − t̂| + γ(k)·t for a t
+   computed with k roundings; ρ(J) is widened by lr·δ, where δ bounds how far the computed eigenvalues
+   of H can be from the exact ones: the entries' own rounding (γ(N+3) relative to Σx² and Σ|x|, by
+   Weyl's inequality through the Frobenius norm) plus the eigensolver's backward error, *assumed* at
+   most 10·u·‖H‖_F (LAPACK's symmetric eigensolvers are backward stable with a small constant; for a
+   2×2 matrix 10 is generous). Every bound is itself computed in floating point and rounded up
+   (step 6), each step of either recurrence included.
 
 Two kernels A and B then satisfy ``|ŵ^A_k − ŵ^B_k| ≤ E^A_k + E^B_k`` on every epoch k, where E is the
 bound of step 4 evaluated along each kernel's own computed trajectory. No constant here is tuned: each
@@ -82,38 +86,20 @@ def trajectory_bound(
     lr = learning_rate
     g_local = gamma(sum_depth + term_roundings)
     g_update = gamma(2)
-    inflate = 1 + gamma(n + 3)
     abs_x, abs_y = np.abs(x), np.abs(y)
-
-    sum_x, sum_xx = float(np.sum(x)), float(np.sum(x * x))
-    hessian = (2 / n) * np.array([[sum_xx, sum_x], [sum_x, n]])
-    # (a): |J|, entries inflated to cover their own rounding.
-    j_ww = abs(1 - lr * hessian[0, 0]) * inflate
-    j_wb = lr * (2 / n) * float(np.sum(abs_x)) * inflate
-    j_bb = abs(1 - lr * hessian[1, 1]) * inflate
-    # (b): ρ(J) = max |1 − lr·λ| over the eigenvalues λ of H, widened by their perturbation bound.
-    eigenvalues = np.linalg.eigvalsh(hessian)
-    rho = float(np.max(np.abs(1 - lr * eigenvalues)))
-    rho += lr * gamma(n + 12) * float(np.linalg.norm(hessian))
-
     starts_w = np.concatenate(([w0], w_traj[:-1]))
     starts_b = np.concatenate(([b0], b_traj[:-1]))
-    bound_w = np.empty_like(w_traj)
-    bound_b = np.empty_like(b_traj)
-    e_w = e_b = e_norm = 0.0
+    local_w = np.empty_like(w_traj)
+    local_b = np.empty_like(b_traj)
     for k in range(w_traj.shape[0]):
         scale = abs_y + abs(starts_w[k]) * abs_x + abs(starts_b[k])
-        a_w = (2 / n) * float(np.sum(scale * abs_x)) * inflate
-        a_b = (2 / n) * float(np.sum(scale)) * inflate
-        d_w = lr * g_local * a_w + g_update * (abs(w_traj[k]) + 2 * lr * a_w)
-        d_b = lr * g_local * a_b + g_update * (abs(b_traj[k]) + 2 * lr * a_b)
-        e_w, e_b = j_ww * e_w + j_wb * e_b + d_w, j_wb * e_w + j_bb * e_b + d_b
-        # hypot is within 1 ulp of the true norm; the 1 + u covers it.
-        e_norm = rho * e_norm + np.hypot(d_w, d_b) * (1 + UNIT_ROUNDOFF)
-        # Both recurrences bound the true error; keeping the smaller one going forward is still a bound.
-        e_w, e_b = min(e_w, e_norm), min(e_b, e_norm)
-        bound_w[k], bound_b[k] = e_w, e_b
-    return bound_w, bound_b
+        # Step 6: A_w takes N + 5 roundings (three in ``scale``, one for |x|, N − 1 in the sum, two
+        # for 2/N and the product), A_b N + 4; the local bounds six more.
+        a_w = _upper((2 / n) * float(np.sum(scale * abs_x)), n + 5)
+        a_b = _upper((2 / n) * float(np.sum(scale)), n + 4)
+        local_w[k] = _upper(lr * g_local * a_w + g_update * (abs(w_traj[k]) + 2 * lr * a_w), 6)
+        local_b[k] = _upper(lr * g_local * a_b + g_update * (abs(b_traj[k]) + 2 * lr * a_b), 6)
+    return propagate(x, lr, local_w, local_b)
 
 
 def critical_learning_rate(x: np.ndarray) -> float:
@@ -154,23 +140,43 @@ def propagate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds on |ŵ_k − w_k|, |b̂_k − b_k| from bounds ``local_w[k]``, ``local_b[k]`` on each epoch's error.
 
-    Step 4: the exact map is affine with Jacobian J, so the error obeys ``|e_{k+1}| ≤ |J|·|e_k| + d_k``.
-    |J|'s entries are bounded rigorously: ``a·Σx²`` (a = 2·lr/N) is computed with N + 3 roundings of
-    non-negative terms, so |1 − a·Σx²| ≤ |1 − t̂| + γ(N+3)·t, and likewise for the others.
+    Step 4: the exact map is affine with Jacobian J = I − lr·H, so the error obeys
+    ``e_{k+1} = J·e_k + δ_k``. Two recurrences bound it and both are run, keeping the smaller bound at
+    every epoch: componentwise, ``|e_{k+1}| ≤ |J|·|e_k| + d_k``; and in the 2-norm,
+    ``‖e_{k+1}‖ ≤ ρ(J)·‖e_k‖ + ‖d_k‖`` (J is symmetric), which stays finite near the critical rate,
+    where |J| — unlike J — can have a spectral radius above 1.
     """
     n = x.shape[0]
     lr = learning_rate
+    sum_xx = _upper(float(np.sum(x * x)), n)  # N − 1 additions and N products
+    sum_abs_x = _upper(float(np.sum(np.abs(x))), n)
     t = lr * (2 / n) * float(np.sum(x * x))
     j_ww = _upper(abs(1 - t) + gamma(n + 3) * _upper(t, n + 3), 2)
-    j_wb = _upper(lr * (2 / n) * float(np.sum(np.abs(x))), n + 2)
-    j_bb = _upper(abs(1 - 2 * lr), 1)
+    j_wb = _upper(lr * (2 / n) * sum_abs_x, 2)
+    j_bb = _upper(abs(1 - 2 * lr), 1)  # H's b-entry is exactly 2: only 1 − 2·lr rounds
+
+    hessian = (2 / n) * np.array([[np.sum(x * x), np.sum(x)], [np.sum(x), n]])
+    eigenvalues = np.linalg.eigvalsh(hessian)
+    entry_error = gamma(n + 3) * (2 / n) * math.hypot(sum_xx, math.sqrt(2) * sum_abs_x)
+    delta = _upper(entry_error + 10 * UNIT_ROUNDOFF * float(np.linalg.norm(hessian)), 8)
+    low, high = float(eigenvalues[0]) - delta, float(eigenvalues[-1]) + delta
+    rho = _upper(max(abs(1 - lr * low), abs(1 - lr * high)), 3)
+
     bound_w = np.empty(len(local_w))
     bound_b = np.empty(len(local_b))
-    e_w = e_b = 0.0
+    e_w = e_b = e_norm = 0.0
     for k in range(len(local_w)):
-        e_w, e_b = j_ww * e_w + j_wb * e_b + local_w[k], j_wb * e_w + j_bb * e_b + local_b[k]
-        # Each step adds three roundings to every path through the recurrence.
-        bound_w[k], bound_b[k] = _upper(e_w, 3 * k + 3), _upper(e_b, 3 * k + 3)
+        # The error entering this epoch is at most min(e_norm, ‖(e_w, e_b)‖) in the 2-norm. Each step
+        # adds a few roundings (products, sums, a hypot within an ulp) to every path: rounded up.
+        e_norm = _upper(
+            rho * min(e_norm, math.hypot(e_w, e_b)) + math.hypot(local_w[k], local_b[k]), 4
+        )
+        e_w, e_b = (
+            _upper(j_ww * e_w + j_wb * e_b + local_w[k], 3),
+            _upper(j_wb * e_w + j_bb * e_b + local_b[k], 3),
+        )
+        e_w, e_b = min(e_w, e_norm), min(e_b, e_norm)
+        bound_w[k], bound_b[k] = e_w, e_b
     return bound_w, bound_b
 
 

@@ -40,7 +40,9 @@ def test_unchanged_pairs_pass_and_every_injected_slowdown_is_caught():
     assert result.caught == len(result.cells) == 2 * 6
     assert result.passed
     text = aa.render(result)
-    assert "false alarms (any cell flagged slower): 0 of 2 (0%)" in text
+    # 0 of 2: the Clopper-Pearson upper limit is 1 - 0.025**(1/2), about 84%.
+    assert "false alarms (any cell flagged slower): 0 of 2 (0%; 95% confidence interval of the " \
+        "rate 0%-84%)" in text
     assert "flagged 12 of 12 (100%)" in text
     assert text.rstrip().endswith("every injected slowdown flagged)")
 
@@ -85,3 +87,20 @@ def test_bad_options_are_one_line_and_exit_2(capsys, options, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert message in err
+
+
+def test_an_earlier_run_is_analysed_again_from_its_reports(tmp_path, capsys):
+    for index, (a, b) in enumerate([("base", "aa"), ("base", "slower")]):
+        for side, name in (("a", a), ("b", b)):
+            for suffix in (".csv", ".rounds.csv"):
+                (tmp_path / f"{side}-{index}{suffix}").write_bytes((DATA / f"{name}{suffix}").read_bytes())
+    assert aa.main(["--from", str(tmp_path)]) == 1  # the second pair holds a real slowdown
+    out = capsys.readouterr().out
+    assert "false alarms (any cell flagged slower): 1 of 2" in out
+    assert sorted(p.name for p in tmp_path.iterdir())[:2] == ["a-0.csv", "a-0.rounds.csv"]
+    assert len(list(tmp_path.iterdir())) == 8  # nothing written
+
+
+def test_from_a_folder_without_reports_is_exit_2(tmp_path, capsys):
+    assert aa.main(["--from", str(tmp_path)]) == 2
+    assert "holds no A/A reports" in capsys.readouterr().err

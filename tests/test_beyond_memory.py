@@ -88,3 +88,21 @@ def test_bad_arguments_give_one_line_and_exit_2(capsys, tmp_path, argv, fragment
     assert err.startswith("python -m bench.beyond_memory: error: ") and err.count("\n") == 1
     assert fragment in err
     assert not any(tmp_path.iterdir())  # nothing started, nothing written
+
+
+def test_render_of_json_that_is_not_a_record_is_one_line_and_exit_2(tmp_path, capsys):
+    other = tmp_path / "other.json"
+    other.write_text('{"name": "something else"}\n')
+    assert beyond_memory.main(["--render", str(other)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("python -m bench.beyond_memory: error: ")
+    assert "is not a beyond-memory record" in err
+    assert err.count("\n") == 1
+
+
+def test_a_record_without_a_memory_sample_still_renders(recorded):
+    _, _, out = recorded
+    [json_path] = out.glob("*.json")
+    record = {**json.loads(json_path.read_text()), "peak_cluster_memory_bytes": None}
+    assert "no sample" in beyond_memory.render_markdown(record)

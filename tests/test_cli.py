@@ -106,3 +106,27 @@ def test_module_entry_point_in_a_real_process():
     assert ok.returncode == 0
     for option in ("--n", "--epochs", "--learning-rate", "--seed", "--kernel", "--every", "--noise"):
         assert option in ok.stdout
+
+
+def test_too_many_samples_for_memory_is_one_line_and_exit_2(capsys):
+    # 10^13 float64 samples are 80 TB: NumPy refuses the allocation at once.
+    status, out, err = run_cli(capsys, "--n", str(10**13), "--kernel", "numpy")
+    assert (status, out) == (2, "")
+    assert err == f"python -m impls: error: --n {10**13} samples do not fit in memory\n"
+
+
+def test_a_dask_kernel_starts_one_cluster_for_all_printed_segments(capsys, monkeypatch):
+    from impls import dask_cluster
+
+    started = []
+    real = dask_cluster.LocalCluster
+
+    def counting(*args, **kwargs):
+        started.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dask_cluster, "LocalCluster", counting)
+    status, out, _ = run_cli(capsys, "--kernel", "dask", "--epochs", "30", "--every", "10")
+    assert status == 0
+    assert out.count("Epoch: ") == 3
+    assert started == [1]

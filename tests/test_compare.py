@@ -345,3 +345,57 @@ def test_spread_within_one_run_alone_does_not_make_a_between_run_shift_significa
     shifted = frame.assign(log_median=frame["log_median"] + math.log(1.13))
     table = cmp.cell_statistics(frame, shifted)
     assert set(table["verdict"]) == {cmp.UNCHANGED}
+
+
+def test_a_probe_cell_is_shown_but_never_judged():
+    # The stream probe measures the machine: twice as slow is drift, not a regression of the code.
+    rng = np.random.default_rng(3)
+    columns = [*CELL, "batch", "log_median", "within_var", "rounds"]
+
+    def with_probe(factor: float) -> cmp.Report:
+        probe = pd.DataFrame(
+            [("stream", 1000, 10, b, math.log(1e-5 * factor), 0.0, 10) for b in range(5)],
+            columns=columns,
+        )
+        batches = pd.concat([simulated_batches(rng, 5, QUIET), probe], ignore_index=True)
+        return cmp.Report(path=Path(f"x{factor}.csv"), batches=batches, metadata={}, source="rounds")
+
+    comparison = cmp.compare(with_probe(1.0), with_probe(2.0))
+    probe = comparison.table[comparison.table["kernel"] == "stream"].iloc[0]
+    assert probe["verdict"] == cmp.PROBE
+    assert probe["ratio"] == pytest.approx(2.0)
+    assert "stream" not in set(comparison.regressions["kernel"])
+    assert "stream" not in set(comparison.geomeans["kernel"])
+    # The family-wise level is spread over the 12 kernel cells only.
+    assert comparison.confidence == pytest.approx(1 - cmp.DEFAULT_ALPHA / 12)
+    assert "1 probe, not judged" in cmp.summary_line(comparison)
+
+
+def test_trigamma_inverse_inverts_trigamma():
+    from scipy import special
+
+    for value in (1e-3, 0.1, 1.0, 10.0, 1e3):
+        assert float(special.polygamma(1, cmp._trigamma_inverse(value))) == pytest.approx(value, rel=1e-6)
+
+
+def test_moderated_variances_shrink_toward_the_table_and_gain_degrees_of_freedom():
+    rng = np.random.default_rng(11)
+    df = pd.Series([8] * 40)
+    # Sample variances of cells that truly share one variance (0.05²): chi-square with 8 df, scaled.
+    variance = pd.Series(0.05**2 * rng.chisquare(8, 40) / 8)
+    moderated, total = cmp._moderate(variance, df)
+    # The common variance is recovered and every cell is pulled toward it: less scatter, more df.
+    assert np.median(moderated) == pytest.approx(0.05**2, rel=0.2)
+    assert moderated.std() < variance.std()
+    assert (total > df).all()
+    # A cell far noisier than the rest keeps most of its own variance (no false precision).
+    noisy = pd.concat([variance, pd.Series([100 * 0.05**2])], ignore_index=True)
+    moderated, _ = cmp._moderate(noisy, pd.Series([8] * 41))
+    assert moderated.iloc[-1] > 10 * 0.05**2
+
+
+def test_too_few_cells_keep_their_own_variance():
+    variance, df = pd.Series([0.01, 0.02]), pd.Series([8, 8])
+    moderated, total = cmp._moderate(variance, df)
+    assert moderated.tolist() == variance.tolist()
+    assert total.tolist() == [8.0, 8.0]

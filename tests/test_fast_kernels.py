@@ -104,12 +104,12 @@ def assert_agrees_with_python_loop(kernel, x, y, learning_rate, epochs, w0=0.0, 
 
 problems = st.builds(
     make_problem,
-    n=st.integers(1, 64),
+    n=st.integers(1, 512),
     seed=st.integers(0, 2**32 - 1),
     noise=st.sampled_from([0.0, 0.1]),
 )
 #: Learning rates as a fraction of the problem's critical one, so that every descent converges.
-fractions = st.floats(0.01, 0.9)
+fractions = st.sampled_from([1e-3, 0.01, 0.1, 0.5, 0.9, 0.999])
 starts = st.floats(-2.0, 2.0)
 
 
@@ -118,7 +118,7 @@ starts = st.floats(-2.0, 2.0)
 
 @pytest.mark.parametrize("kernel", ["numba_simd", "numba_parallel", "numpy_fast", *FROM_STATISTICS])
 @settings(max_examples=25, deadline=None)
-@given(problem=problems, fraction=fractions, epochs=st.integers(1, 30), w0=starts, b0=starts)
+@given(problem=problems, fraction=fractions, epochs=st.integers(1, 100), w0=starts, b0=starts)
 def test_trajectory_agrees_with_python_loop(kernel, problem, fraction, epochs, w0, b0):
     learning_rate = fraction * critical_learning_rate(problem.x)
     assert_agrees_with_python_loop(kernel, problem.x, problem.y, learning_rate, epochs, w0, b0)

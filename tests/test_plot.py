@@ -264,3 +264,18 @@ def test_command_line_bad_report_without_traceback(tmp_path):
     assert result.stdout == ""
     assert result.stderr.startswith(PROG_ERROR) and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_disk_that_refuses_the_figures_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from bench import plot
+
+    def full_disk(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(plot, "_write_atomically", full_disk)
+    out = tmp_path / "figs"
+    assert main([str(FIXTURE), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"{PROG_ERROR}cannot write to {out}: No space left on device\n"

@@ -152,18 +152,20 @@ def test_a_file_appearing_after_the_check_is_not_overwritten(tmp_path, cells, ro
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path, cells, rounds, monkeypatch):
-    real_to_csv = pd.DataFrame.to_csv
+    real_fsync = os.fsync
+    calls = []
 
-    def fail_halfway(frame, stream, **kwargs):
-        if "kernel" in frame.columns and "run_id" in frame.columns:
-            stream.write("kernel,n,ep")  # half a header, then the disk fills up
+    def disk_full_on_the_report(fd):
+        # The rounds file is written first; the disk fills up while the report itself is written.
+        calls.append(fd)
+        if len(calls) == 2:
             raise OSError(28, "No space left on device")
-        return real_to_csv(frame, stream, **kwargs)
+        return real_fsync(fd)
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_halfway)
+    monkeypatch.setattr(report.os, "fsync", disk_full_on_the_report)
     with pytest.raises(OSError, match="No space left"):
         report.write(tmp_path / "run.csv", cells, rounds)
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(tmp_path) == []  # no report, no orphaned rounds file, no temporary file
 
 
 def test_rounds_path_replaces_the_csv_suffix(tmp_path):

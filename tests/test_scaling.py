@@ -12,6 +12,7 @@ import pytest
 from bench.scaling import (
     FULL_TERMS,
     SIMPLE_TERMS,
+    at_a_glance,
     crossover_points,
     crossovers,
     fastest_per_cell,
@@ -280,3 +281,24 @@ def test_crossover_within_the_spread_is_marked_unresolved():
     (row,) = crossovers(report).to_dict("records")
     assert len(row["crossings"]) == 1
     assert not row["resolved"]
+
+
+def test_at_a_glance_picks_the_largest_python_loop_cell_and_the_largest_cell():
+    def row(kernel, n, epochs, seconds):
+        return {"kernel": kernel, "n": n, "epochs": epochs, "min_s": seconds, "median_s": seconds,
+                "max_s": seconds}
+
+    report = pd.DataFrame([
+        row("python_loop", 10, 100, 1e-3), row("python_loop", 1_000, 10, 1e-2),  # 1e3 vs 1e4 updates
+        row("fast", 10, 100, 1e-5), row("fast", 1_000, 10, 1e-4), row("fast", 10**6, 10, 4e-3),
+        row("stream", 10**6, 10, 2e-3),
+    ])  # fmt: skip
+    glance = at_a_glance(report).set_index("kernel")
+    # Reference cell: python_loop's largest N·epochs (1000 × 10), where fast is 100x faster.
+    assert (glance.loc["fast", "ref_n"], glance.loc["fast", "ref_epochs"]) == (1_000, 10)
+    assert glance.loc["fast", "vs_python_loop"] == pytest.approx(100.0)
+    # Largest cell (N = 10^6): 4 ms over 10^7 updates is 0.4 ns each, twice the stream probe's time.
+    assert glance.loc["fast", "ns_per_update"] == pytest.approx(0.4)
+    assert glance.loc["fast", "x_stream"] == pytest.approx(2.0)
+    # python_loop never ran at N = 10^6: no number there, rather than a made-up one.
+    assert math.isnan(glance.loc["python_loop", "x_stream"])

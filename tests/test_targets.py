@@ -1,0 +1,70 @@
+"""The performance targets (bench.targets) on constructed reports whose ratios are known."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bench import targets
+
+
+def _report(rows):
+    frame = pd.DataFrame(rows, columns=["kernel", "n", "epochs", "median_s"])
+    return frame.assign(min_s=frame["median_s"], max_s=frame["median_s"])
+
+
+def _verdict(verdicts, word):
+    [verdict] = [v for v in verdicts if v.target.startswith(word)]
+    return verdict
+
+
+MEETS_ALL = [
+    ("stream", 100_000, 10, 1.0), ("numba_simd", 100_000, 10, 1.1),
+    ("stream", 1_000_000, 10, 1.0), ("numba_simd", 1_000_000, 10, 1.0),
+    ("numba_parallel", 1_000_000, 10, 0.5),
+    ("sufficient_stats", 100_000, 10, 0.010), ("sufficient_stats", 100_000, 100, 0.012),
+    ("jax", 100_000, 10, 0.05), ("numpy_fast", 100_000, 10, 2.9),
+    ("numba_parallel", 100_000, 10, 0.02),  # the fastest kernel reading all data: jax 2.5x slower
+]  # fmt: skip
+
+
+def test_a_report_that_meets_every_target():
+    verdicts = targets.evaluate(_report(MEETS_ALL))
+    assert [v.met for v in verdicts] == [True] * 6
+    # The fastest kernel at N = 10^5 is sufficient_stats (0.01 s): jax is 5x slower.
+    assert _verdict(verdicts, "fastest kernel ≥").cells == ((100_000, 10, pytest.approx(5.0)),)
+    assert _verdict(verdicts, "fastest kernel reading").cells == ((100_000, 10, pytest.approx(2.5)),)
+    assert _verdict(verdicts, "numba_parallel").cells == ((1_000_000, 10, pytest.approx(2.0)),)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "n", "epochs", "slower", "word"),
+    [
+        ("numba_simd", 100_000, 10, 1.2, "numba_simd"),  # 1.2x stream > 1.15x
+        ("numba_parallel", 1_000_000, 10, 0.6, "numba_parallel"),  # only 1.67x faster
+        ("sufficient_stats", 100_000, 100, 0.016, "sufficient_stats"),  # 1.6x its 10-epoch time
+        ("jax", 100_000, 10, 0.015, "fastest kernel ≥"),  # only 1.5x slower than the fastest
+        ("numba_parallel", 100_000, 10, 0.03, "fastest kernel reading"),  # jax only 1.67x slower
+        ("numpy_fast", 100_000, 10, 3.5, "numpy_fast"),  # 3.5 / 1.1 > 3
+    ],
+)
+def test_each_target_can_be_missed(kernel, n, epochs, slower, word):
+    rows = [row if row[:3] != (kernel, n, epochs) else (kernel, n, epochs, slower) for row in MEETS_ALL]
+    verdicts = targets.evaluate(_report(rows))
+    assert _verdict(verdicts, word).met is False
+    # jax at 0.015 s is also faster than the fastest kernel reading all data (0.02 s): two misses.
+    assert sum(v.met is False for v in verdicts) == (2 if kernel == "jax" else 1)
+    assert "<- misses" in targets.render(verdicts)
+
+
+def test_a_report_without_the_kernels_says_so_rather_than_passing():
+    verdicts = targets.evaluate(_report([("numpy", 10, 10, 1e-4), ("numba", 10, 10, 1e-6)]))
+    assert [v.met for v in verdicts] == [None] * 6
+    assert targets.render(verdicts).count("no data in this report") == 6
+
+
+def test_unreadable_report_is_one_line_and_exit_2(tmp_path, capsys):
+    assert targets.main([str(tmp_path / "missing.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m bench.targets: error: ")
+    assert err.count("\n") == 1
