@@ -37,12 +37,9 @@ class Statistics(NamedTuple):
     centred: tuple[float, float, float, float, float, float]
 
 
-def prepare(x: np.ndarray, y: np.ndarray) -> tuple[da.Array, da.Array]:
-    """``x`` and ``y`` scattered to the current cluster's workers as chunked arrays, for ``descend``.
-
-    The sweep calls it once per cell, outside the timed calls: shipping data is not the descent.
-    """
-    return dask_data.prepare(x, y)
+#: Scatters x and y to the current cluster's workers for ``descend``; the sweep calls it once per
+#: cell, outside the timed calls. The same function in both Dask kernels, so they share the data.
+prepare = dask_data.prepare
 
 
 def descend(x, y, w: float, b: float, learning_rate: float, epochs: int) -> tuple[float, float]:
