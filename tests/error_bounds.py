@@ -393,3 +393,25 @@ def closed_form_trajectory_bound(
     ]
     local_w, local_b = (np.array(column) for column in zip(*local))
     return propagate(x, learning_rate, local_w, local_b)
+
+
+#: A tolerance must resolve errors this small relative to 1 + |parameter|, or the test says nothing.
+INFORMATIVE = 1e-6
+
+
+def assert_within(name: str, actual, expected, tolerance) -> None:
+    """|actual − expected| ≤ tolerance at every epoch, and the tolerance is informative.
+
+    The second condition keeps a bound from passing a wrong kernel by being vacuous.
+    """
+    actual, expected, tolerance = map(np.atleast_1d, (actual, expected, tolerance))
+    assert np.all(np.isfinite(actual)), f"{name}: non-finite values {actual}"
+    assert np.all(tolerance <= INFORMATIVE * (1 + np.abs(expected))), (
+        f"{name}: tolerance {tolerance.max():.3g} too loose to test anything"
+    )
+    excess = np.abs(actual - expected) - tolerance
+    worst = int(np.argmax(excess))
+    assert excess[worst] <= 0, (
+        f"{name}: epoch {worst}: {actual[worst]!r} vs {expected[worst]!r}, difference "
+        f"{abs(actual[worst] - expected[worst]):.3g} > bound {tolerance[worst]:.3g}"
+    )

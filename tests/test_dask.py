@@ -26,6 +26,7 @@ import pytest
 from distributed import LocalCluster
 from error_bounds import (
     any_order_depth,
+    assert_within,
     critical_learning_rate,
     sufficient_stats_trajectory_bound,
     trajectory_bound,
@@ -39,8 +40,6 @@ DASK_KERNELS = ["dask", "dask_stats"]
 ROOT = Path(__file__).resolve().parent.parent
 #: Port 1 on the loopback interface: nothing listens there, so a connection can only time out or fail.
 NOBODY = "tcp://127.0.0.1:1"
-#: A tolerance must resolve errors this small relative to 1 + |parameter|, or the test says nothing.
-INFORMATIVE = 1e-6
 
 
 @pytest.fixture(autouse=True)
@@ -174,26 +173,12 @@ def _bound(kernel, client, x, y, ws, bs, w0, b0, learning_rate, prepared=None):
     return sufficient_stats_trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, shift_x, shift_y)
 
 
-def _assert_within(name, actual, expected, tolerance):
-    """|actual − expected| ≤ tolerance at every epoch, and the tolerance is informative."""
-    assert np.all(np.isfinite(actual)), f"{name}: non-finite values {actual}"
-    assert np.all(tolerance <= INFORMATIVE * (1 + np.abs(expected))), (
-        f"{name}: tolerance {tolerance.max():.3g} too loose to test anything"
-    )
-    excess = np.abs(actual - expected) - tolerance
-    k = int(np.argmax(excess))
-    assert excess[k] <= 0, (
-        f"{name}: epoch {k}: {actual[k]!r} vs {expected[k]!r}, difference "
-        f"{abs(actual[k] - expected[k]):.3g} > bound {tolerance[k]:.3g}"
-    )
-
-
 def _assert_agrees_with_python_loop(kernel, client, x, y, lr, ws, bs, w0, b0, prepared=None):
     ref_w, ref_b = _trajectory("python_loop", x, y, lr, len(ws), w0, b0)
     bound_w, bound_b = _bound(kernel, client, x, y, ws, bs, w0, b0, lr, prepared)
     ref_bound_w, ref_bound_b = _bound("python_loop", client, x, y, ref_w, ref_b, w0, b0, lr)
-    _assert_within(f"{kernel} w", ws, ref_w, bound_w + ref_bound_w)
-    _assert_within(f"{kernel} b", bs, ref_b, bound_b + ref_bound_b)
+    assert_within(f"{kernel} w", ws, ref_w, bound_w + ref_bound_w)
+    assert_within(f"{kernel} b", bs, ref_b, bound_b + ref_bound_b)
 
 
 @pytest.mark.parametrize("kernel", DASK_KERNELS)
@@ -236,8 +221,8 @@ def test_dask_stats_centres_a_large_offset(client):
     ref_w, ref_b = trajectory_fsum(x, y, 0.0, 0.0, lr, 100)
     bound_w, bound_b = _bound("dask_stats", client, x, y, ws, bs, 0.0, 0.0, lr, prepared)
     ref_bound_w, ref_bound_b = trajectory_bound(x, y, ref_w, ref_b, 0.0, 0.0, lr, sum_depth=1)
-    _assert_within("w", ws, ref_w, bound_w + ref_bound_w)
-    _assert_within("b", bs, ref_b, bound_b + ref_bound_b)
+    assert_within("w", ws, ref_w, bound_w + ref_bound_w)
+    assert_within("b", bs, ref_b, bound_b + ref_bound_b)
 
 
 @pytest.mark.parametrize("kernel", DASK_KERNELS)

@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 from error_bounds import (
     any_order_depth,
+    assert_within,
     closed_form_bound,
     closed_form_map_bounds,
     closed_form_trajectory_bound,
@@ -57,10 +58,6 @@ REORDERED_SUMS = ["numba_simd", "numba_parallel", "numpy_fast"] + (["jax"] if JA
 FROM_STATISTICS = ["sufficient_stats", "closed_form"]
 NEW_KERNELS = ["numba_simd", "numba_parallel", "numpy_fast", "sufficient_stats", "closed_form", "jax"]
 
-#: A tolerance must resolve errors this small relative to 1 + |parameter|, or the test says nothing.
-INFORMATIVE = 1e-6
-
-
 def trajectory(kernel, x, y, learning_rate, epochs, w0=0.0, b0=0.0):
     """(w, b) after each epoch, from a chain of one-epoch calls (``fit``'s history)."""
     result = fit(x, y, kernel=kernel, learning_rate=learning_rate, epochs=epochs, w0=w0, b0=b0,
@@ -76,21 +73,6 @@ def kernel_bound(kernel, x, y, ws, bs, w0, b0, learning_rate):
     if kernel == "sufficient_stats":
         return sufficient_stats_trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, shift_x, shift_y)
     return closed_form_trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, shift_x, shift_y)
-
-
-def assert_within(name, actual, expected, tolerance):
-    """|actual − expected| ≤ tolerance everywhere, and the tolerance is informative."""
-    actual, expected, tolerance = map(np.atleast_1d, (actual, expected, tolerance))
-    assert np.all(np.isfinite(actual)), f"{name}: non-finite values {actual}"
-    assert np.all(tolerance <= INFORMATIVE * (1 + np.abs(expected))), (
-        f"{name}: tolerance {tolerance.max():.3g} too loose to test anything"
-    )
-    excess = np.abs(actual - expected) - tolerance
-    worst = int(np.argmax(excess))
-    assert excess[worst] <= 0, (
-        f"{name}: epoch {worst}: {actual[worst]!r} vs {expected[worst]!r}, difference "
-        f"{abs(actual[worst] - expected[worst]):.3g} > bound {tolerance[worst]:.3g}"
-    )
 
 
 def assert_agrees_with_python_loop(kernel, x, y, learning_rate, epochs, w0=0.0, b0=0.0):

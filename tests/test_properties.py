@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from error_bounds import any_order_depth, critical_learning_rate, trajectory_bound
+from error_bounds import any_order_depth, assert_within, critical_learning_rate, trajectory_bound
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,8 +44,8 @@ def test_numpy_stays_within_the_summation_bound_of_python_loop(problem):
                 record_every=1).history for k in ("python_loop", "numpy")]
     depth = any_order_depth(x.shape[0])
     bounds = [trajectory_bound(x, y, h.w, h.b, w0, b0, lr, depth) for h in runs]
-    assert np.all(np.abs(runs[0].w - runs[1].w) <= bounds[0][0] + bounds[1][0])
-    assert np.all(np.abs(runs[0].b - runs[1].b) <= bounds[0][1] + bounds[1][1])
+    assert_within("w", runs[1].w, runs[0].w, bounds[0][0] + bounds[1][0])
+    assert_within("b", runs[1].b, runs[0].b, bounds[0][1] + bounds[1][1])
 
 
 @given(problems(), st.sampled_from(SEED_KERNELS))
