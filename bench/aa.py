@@ -95,16 +95,18 @@ def analyse(
     threshold: float = compare.DEFAULT_THRESHOLD,
     alpha: float = compare.DEFAULT_ALPHA,
     slowdown: float = DEFAULT_SLOWDOWN,
+    between_run_sd: float = compare.BETWEEN_RUN_SD,
 ) -> AAResult:
     """Compare each (A, B) of unchanged code, and again with each cell of B slowed in turn."""
     rows = []
     for index, (a, b) in enumerate(pairs):
-        table = compare.compare(a, b, threshold=threshold, alpha=alpha).table
+        table = compare.compare(a, b, threshold=threshold, alpha=alpha, between_run_sd=between_run_sd).table
         table = table[table["verdict"].isin([compare.SLOWER, compare.FASTER, compare.UNCHANGED])]
         for row in table.itertuples(index=False):
             cell = (row.kernel, row.n, row.epochs)
             injected = compare.compare(
-                a, with_slowdown(b, cell, slowdown), threshold=threshold, alpha=alpha
+                a, with_slowdown(b, cell, slowdown), threshold=threshold, alpha=alpha,
+                between_run_sd=between_run_sd,
             ).table
             hit = injected[
                 (injected[compare.CELL] == pd.Series(cell, index=compare.CELL)).all(axis=1)
@@ -241,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--slowdown must be > 1, got {args.slowdown}")
         if args.source is not None:
             result = analyse(load_pairs(Path(args.source)), threshold=args.threshold,
-                             alpha=args.alpha, slowdown=args.slowdown)  # fmt: skip
+                             alpha=args.alpha, slowdown=args.slowdown,
+                             between_run_sd=args.between_run_sd)  # fmt: skip
             sys.stdout.write(render(result))
             return 0 if result.passed else 1
         repo = Path(gate.git(Path.cwd(), "rev-parse", "--show-toplevel"))
@@ -257,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for side in ("a", "b")
             ]
             pairs.append(tuple(compare.read_report(path) for path in written))
-        result = analyse(pairs, threshold=args.threshold, alpha=args.alpha, slowdown=args.slowdown)
+        result = analyse(pairs, threshold=args.threshold, alpha=args.alpha, slowdown=args.slowdown,
+                         between_run_sd=args.between_run_sd)
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130

@@ -17,11 +17,13 @@ The statistics, and why:
   batch medians is pooled over both reports (under "no change" both scatter alike). It is never
   taken below a floor: an assumed between-run spread, ``BETWEEN_RUN_SD``, plus the within-batch
   uncertainty of the medians; at the floor the interval counts ``FLOOR_DF`` degrees of freedom (the
-  floor is a figure measured with ``python -m bench.aa``, not a guess from two numbers). When the
-  batches scatter more than the floor, their own variance is used, with its own few degrees of
-  freedom, so a noisy cell gets a wide interval rather than a false alarm. With one batch per
-  report there is no data on between-run spread and the floor is all there is: such comparisons are
-  only as trustworthy as the machine is quiet; ``bench.gate`` measures several batches.
+  floor was measured with ``python -m bench.aa``, see ``BETWEEN_RUN_SD``). Above the floor, each
+  cell's variance from its batches is shrunk toward the other cells' (empirical Bayes, Smyth's
+  moderated t), which lends the few batches of one cell the degrees of freedom of the whole table
+  where the cells agree, and leaves a noisy cell its wide interval rather than a false alarm. With
+  one batch per report there is no data on between-run spread and the floor is all there is: such
+  comparisons are only as trustworthy as the floor is true for the machine; ``bench.gate`` measures
+  several batches.
 * **A change counts only when significant and large.** The interval on the ratio is a Student t
   interval on the difference of mean log medians, at the simultaneous level 1 - alpha/m over the m
   cells in common (Bonferroni), so the chance of any false alarm in the whole table stays below
@@ -56,11 +58,14 @@ from impls.cli import OneLineParser
 DEFAULT_THRESHOLD = 0.10
 #: Family-wise false-alarm rate: the chance that a comparison of unchanged code flags any cell.
 DEFAULT_ALPHA = 0.05
-#: Assumed standard deviation of the log of one run's median of a cell between runs of unchanged
-#: code, beyond the within-run uncertainty of that median: the floor of the between-run spread. A
-#: deliberately conservative figure for a quiet machine; ``python -m bench.aa`` prints the spread it
-#: measures ("between-run SD") to check it against.
-BETWEEN_RUN_SD = 0.04
+#: Standard deviation of the log of one run's median of a cell between runs of unchanged code, beyond
+#: the within-run uncertainty of that median: the floor of the between-run spread, all there is to go
+#: on when a report has a single batch. Chosen from the committed A/A run (results/aa): of its 50
+#: single-batch pairs, a floor of 4% flagged 18, 7% 4, 8% 2 and 10% 1; with five batches per side the
+#: floor matters little (30% slowdowns caught: 488, 486, 485 and 458 of 530 cells). 8% keeps the
+#: single-batch false-alarm rate near alpha at almost no cost to the gate. Measured on one machine
+#: class, with the same runs that judge it: check yours with ``python -m bench.aa``.
+BETWEEN_RUN_SD = 0.08
 #: Degrees of freedom of an interval whose spread is the floor: a measured figure is worth many,
 #: unlike an estimate from the few batches at hand.
 FLOOR_DF = 30
@@ -254,6 +259,7 @@ def compare(
     """Compare ``new`` against ``base``; ReportError when they have no cell in common."""
     _check_fraction("threshold", threshold, upper=None)
     _check_fraction("alpha", alpha, upper=1.0)
+    _check_fraction("between_run_sd", between_run_sd, upper=None)
     base_cells = base.batches[CELL].drop_duplicates()
     new_cells = new.batches[CELL].drop_duplicates()
     common = base_cells.merge(new_cells, on=CELL)
@@ -618,6 +624,14 @@ def add_decision_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_ALPHA,
         help="family-wise false-alarm rate over the whole table (default: %(default)s)",
     )
+    parser.add_argument(
+        "--between-run-sd",
+        type=float,
+        default=BETWEEN_RUN_SD,
+        help="floor of the between-run spread of a cell's log median, all that single-batch "
+        "reports rest on; measure yours with python -m bench.aa (default: %(default)s, this "
+        "project's machine class)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -667,6 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             read_report(args.new),
             threshold=args.threshold,
             alpha=args.alpha,
+            between_run_sd=args.between_run_sd,
         )
     except (report.ReportError, TypeError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)

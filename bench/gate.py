@@ -361,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             compare.read_report(written["new"]),
             threshold=args.threshold,
             alpha=args.alpha,
+            between_run_sd=args.between_run_sd,
         )
         save_comparison(comparison, out)
     except KeyboardInterrupt:
