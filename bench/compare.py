@@ -24,15 +24,20 @@ The statistics, and why:
   one batch per report there is no data on between-run spread and the floor is all there is: such
   comparisons are only as trustworthy as the floor is true for the machine; ``bench.gate`` measures
   several batches.
-* **A change counts only when significant and large.** The interval on the ratio is a Student t
-  interval on the difference of mean log medians, at the simultaneous level 1 - alpha/m over the m
-  cells in common (Bonferroni), so the chance of any false alarm in the whole table stays below
-  alpha. Holm's step-down would name more cells when many changed, but its first step is
-  Bonferroni's, so whether the table has any regression, which is what the exit status says, is the
-  same; Bonferroni keeps every interval consistent with its verdict. A cell is ``slower`` when its
-  interval lies above 1 and the ratio is at least 1 + threshold; ``faster`` when the interval lies
-  below 1 and the ratio is at most 1 / (1 + threshold) (symmetric: comparing A with B and B with A
-  swaps the two verdicts). Anything else is ``no significant change``.
+* **A change counts only when significant and large.** Each cell is tested with a Student t
+  statistic on the difference of mean log medians, one-sided in each direction at level alpha/m
+  over the m cells in common (Bonferroni): the chance that unchanged code gets any ``slower``
+  verdict in the whole table, which is what the exit status rests on, stays below alpha, and so
+  does the chance of any false ``faster``. One-sided because a regression gate asks one question
+  per cell, "is it slower?"; a two-sided test would spend half of alpha on slowdowns it never
+  reports as regressions, and lose power (measured in ``bench.aa``) for nothing. The interval
+  shown has these one-sided bounds as its ends, so its level is 1 - 2·alpha/m. Holm's step-down
+  would name more cells when many changed, but its first step is Bonferroni's, so whether the
+  table has any regression is the same; Bonferroni keeps every interval consistent with its
+  verdict. A cell is ``slower`` when its interval lies above 1 and the ratio is at least
+  1 + threshold; ``faster`` when the interval lies below 1 and the ratio is at most
+  1 / (1 + threshold) (symmetric: comparing A with B and B with A swaps the two verdicts).
+  Anything else is ``no significant change``.
 """
 
 from __future__ import annotations
@@ -113,9 +118,9 @@ class Comparison:
 
     ``table`` is tidy, one row per cell in either report, with columns kernel, n, epochs, verdict,
     base_s, new_s (geometric mean over batches of each batch's median seconds), ratio (new_s /
-    base_s), ci_low, ci_high (simultaneous interval on the ratio), p_value (two-sided, per cell),
-    significant, base_batches, new_batches, base_rounds, new_rounds. Cells in only one report have
-    verdict "added" or "removed" and NaN statistics.
+    base_s), ci_low, ci_high (simultaneous interval on the ratio), p_value (one-sided, in the
+    direction of the ratio, per cell), significant, base_batches, new_batches, base_rounds,
+    new_rounds. Cells in only one report have verdict "added" or "removed" and NaN statistics.
     """
 
     table: pd.DataFrame
@@ -312,7 +317,7 @@ def compare(
         geomeans=geometric_means(cells),
         threshold=threshold,
         alpha=alpha,
-        confidence=1 - alpha / len(cells),
+        confidence=1 - 2 * alpha / len(cells),
         warnings=_metadata_warnings(base, new),
         notes=notes,
     )
@@ -364,9 +369,10 @@ def cell_statistics(
     se = np.sqrt(var * (1 / b["batches"] + 1 / w["batches"]))
     diff = w["mean"] - b["mean"]
     t_stat = diff / se
-    p_value = 2 * stats.t.sf(np.abs(t_stat), df)
+    # One-sided in the direction observed: each direction is its own family at level alpha.
+    p_value = stats.t.sf(np.abs(t_stat), df)
     m = len(cells)
-    t_crit = stats.t.ppf(1 - alpha / (2 * m), df)
+    t_crit = stats.t.ppf(1 - alpha / m, df)
     significant = p_value < alpha / m
     big = math.log1p(threshold)
     verdict = np.where(
@@ -500,7 +506,7 @@ def summary_line(comparison: Comparison) -> str:
     return (
         f"{', '.join(parts)} (a change counts when it is at least {comparison.threshold:.0%} "
         f"and its {comparison.confidence:.2%} interval excludes 1; family-wise false-alarm rate "
-        f"{comparison.alpha:g} over {compared} cells)"
+        f"{comparison.alpha:g} per direction over {compared} cells)"
     )
 
 

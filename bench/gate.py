@@ -34,11 +34,18 @@ import pandas as pd
 from bench import compare, report
 from impls.cli import OneLineParser
 
-#: Batches per side unless --batches says otherwise. With 5 + 5 batches a cell's own between-run
-#: spread has 8 degrees of freedom: enough that a cell scattering more than the assumed floor gets a
-#: usable interval (a 30% slowdown is still caught at 5% between-run spread) instead of either a
-#: false alarm or none at all. Costs ten sweeps.
-DEFAULT_BATCHES = 5
+#: Batches per side unless --batches says otherwise, and seconds of timed rounds per benchmark in
+#: each. A batch is the unit of replication: its median is already precise after a tenth of a
+#: second (the within-batch spread is a fraction of the between-batch one), while what a cell's
+#: verdict needs is many batches. In the committed A/A run (results/aa), halving the rounds left
+#: the between-batch spread unchanged (6.8% median SD over cells both ways); analysed with the
+#: one-sided tests of bench.compare, 5 + 5 batches missed 36 of 530 injected 30% slowdowns (jax
+#: and N=10^5 cells, the noisiest, whose intervals are widest) and 10 + 10 (pairs of runs merged)
+#: none of 265. 15 + 15 batches of 0.1 s cost about as much as 10 + 10 of the quick
+#: sweep's 0.2 s (each batch also pays ~9 s of start-up and JIT compilation) and narrow every
+#: interval by another fifth. Measured with ``python -m bench.aa``: results/aa-15-batches.
+DEFAULT_BATCHES = 15
+DEFAULT_BENCH_TIME = "0.1"
 DEFAULT_SWEEP = "quick"
 
 
@@ -280,7 +287,9 @@ def add_run_options(parser: argparse.ArgumentParser, default_batches: int) -> No
     parser.add_argument("--epochs", help="epoch counts, e.g. 10,100 (overrides the sweep's)")
     parser.add_argument(
         "--bench-time",
-        help="seconds of timed rounds per benchmark and batch (default: the sweep's)",
+        default=DEFAULT_BENCH_TIME,
+        help="seconds of timed rounds per benchmark and batch (default: %(default)s; many short "
+        "batches tell more than a few long ones)",
     )
     parser.add_argument(
         "--batches",
