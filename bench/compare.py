@@ -119,8 +119,9 @@ class Comparison:
     ``table`` is tidy, one row per cell in either report, with columns kernel, n, epochs, verdict,
     base_s, new_s (geometric mean over batches of each batch's median seconds), ratio (new_s /
     base_s), ci_low, ci_high (simultaneous interval on the ratio), p_value (one-sided, in the
-    direction of the ratio, per cell), significant, base_batches, new_batches, base_rounds,
-    new_rounds. Cells in only one report have verdict "added" or "removed" and NaN statistics.
+    direction of the ratio, per cell), significant, smallest_slower (the least ratio that this
+    cell's spread would let it call slower), base_batches, new_batches, base_rounds, new_rounds.
+    Cells in only one report have verdict "added" or "removed" and NaN statistics.
     """
 
     table: pd.DataFrame
@@ -162,7 +163,9 @@ def read_report(path: str | Path) -> Report:
 
     extra = report.rounds_path(path) if path.suffix == report.SUFFIX else None
     if extra is not None and extra.exists():
-        batches = _batches_from_rounds(_read_rounds(extra), extra)
+        rounds = _read_rounds(extra)
+        _check_rounds_match(summary, rounds, path, extra)
+        batches = _batches_from_rounds(rounds, extra)
         # A cell the rounds file lacks still counts, from its summary line.
         absent = summary.merge(batches[CELL].drop_duplicates(), on=CELL, how="left", indicator=True)
         absent = absent[absent["_merge"] == "left_only"].drop(columns="_merge")
@@ -188,6 +191,26 @@ def _read_rounds(path: Path) -> pd.DataFrame:
     if "batch" not in frame.columns:
         frame = frame.assign(batch=0)
     return frame
+
+
+def _check_rounds_match(summary: pd.DataFrame, rounds: pd.DataFrame, path: Path, extra: Path) -> None:
+    """ReportError when the rounds file beside a report is not that report's (say, a stale copy).
+
+    A report's ``median_s`` is the median of its cell's rounds (all batches pooled), so the two files
+    must agree on it for every cell they share; otherwise the comparison would silently judge other
+    timings than the report shows.
+    """
+    medians = rounds.groupby(CELL)["seconds"].median().rename("rounds_median")
+    both = summary.set_index(CELL)[["median_s"]].join(medians, how="inner")
+    off = ~np.isclose(both["median_s"], both["rounds_median"], rtol=1e-6, atol=0.0)
+    if off.any():
+        cell = both.index[np.flatnonzero(off)[0]]
+        row = both.loc[cell]
+        raise report.ReportError(
+            f"{extra} does not match {path}: {cell[0]} n={cell[1]} epochs={cell[2]} has median "
+            f"{row['rounds_median']:.6g} s in the rounds but {row['median_s']:.6g} s in the report "
+            "(a stale rounds file?)"
+        )
 
 
 def _clean_cells(frame: pd.DataFrame, path: Path, time_column: str) -> pd.DataFrame:
@@ -390,6 +413,9 @@ def cell_statistics(
             "ci_high": np.exp(diff + t_crit * se),
             "p_value": p_value,
             "significant": significant,
+            # The verdict's two conditions, solved for the ratio: the least slowdown this cell's
+            # spread lets it call "slower" (its resolution).
+            "smallest_slower": np.exp(np.maximum(big, t_crit * se)),
             "base_batches": b["batches"],
             "new_batches": w["batches"],
             "base_rounds": b["rounds"],
@@ -510,6 +536,17 @@ def summary_line(comparison: Comparison) -> str:
     )
 
 
+def resolution_line(comparison: Comparison) -> str:
+    """How large a slowdown must be to be flagged: median over the judged cells, and the worst."""
+    judged = comparison.table[comparison.table["verdict"].isin([SLOWER, FASTER, UNCHANGED])]
+    worst = judged.loc[judged["smallest_slower"].idxmax()]
+    return (
+        f"resolution: a cell is called slower from {judged['smallest_slower'].median():.2f}x "
+        f"(median over cells) to {worst.smallest_slower:.2f}x ({_cell_name(worst)}, the "
+        "widest spread)"
+    )
+
+
 def _table_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     header = ["kernel", "n", "epochs", "base", "new", "ratio", "interval", "verdict"]
     rows = []
@@ -556,7 +593,8 @@ def render_text(comparison: Comparison) -> str:
         lines.append("")
     lines += _aligned(*_table_rows(comparison), numeric={1, 2, 3, 4, 5})
     lines += ["", *_aligned(*_geomean_rows(comparison), numeric={1, 2, 3, 4, 5})]
-    lines += ["", summary_line(comparison), *regression_lines(comparison)]
+    lines += ["", summary_line(comparison), resolution_line(comparison)]
+    lines += regression_lines(comparison)
     return "\n".join(lines) + "\n"
 
 
@@ -575,7 +613,7 @@ def render_markdown(comparison: Comparison) -> str:
     rows = [[*r[:-1], f"**{r[-1]}**" if r[-1] in (SLOWER, FASTER) else r[-1]] for r in rows]
     lines += [*_markdown_table(header, rows, right={1, 2, 3, 4, 5}), ""]
     lines += [*_markdown_table(*_geomean_rows(comparison), right={1, 2, 3, 4, 5}), ""]
-    lines.append(summary_line(comparison))
+    lines += [summary_line(comparison), "", resolution_line(comparison)]
     if regressions:
         lines.append("")
         lines += [f"- {line}" for line in regression_lines(comparison)]

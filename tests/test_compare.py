@@ -244,6 +244,17 @@ def test_bad_input_is_one_line_and_exit_2(capsys, new, message):
     assert message in err
 
 
+def test_a_rounds_file_of_another_run_is_one_line_and_exit_2(capsys, tmp_path):
+    # base.csv beside the rounds of another run: judging those rounds would be a silent wrong answer.
+    shutil.copy(DATA / "slower.csv", tmp_path / "stale.csv")
+    shutil.copy(DATA / "aa.rounds.csv", tmp_path / "stale.rounds.csv")
+    status, out, err = run(capsys, DATA / "base.csv", tmp_path / "stale.csv")
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "stale.rounds.csv does not match" in err and "stale rounds file?" in err
+
+
 def test_a_binary_file_is_one_line_and_exit_2(capsys, tmp_path):
     junk = tmp_path / "picture.csv"
     junk.write_bytes(bytes(range(256)) * 4)
@@ -333,6 +344,41 @@ LOADED = [0.03, 0.05, 0.06, 0.1, 0.3, 0.35] * 2
 def test_false_alarm_rate_over_the_table_stays_below_alpha(sds, batches):
     rate = flag_rate(sds, batches, slowdown=1.0, trials=200, seed=batches)
     assert rate <= cmp.DEFAULT_ALPHA + 0.035  # 0.035: binomial slack (2.3 SD) for 200 trials
+
+
+@pytest.mark.parametrize("cell_index", [0, 4, 11])
+def test_smallest_slower_is_the_edge_of_the_slower_verdict(cell_index):
+    # Shifting every batch of a cell moves its ratio and leaves its spread alone, so the cell must
+    # turn "slower" just above its smallest_slower and stay unflagged just below it.
+    rng = np.random.default_rng(5)
+    base, new = simulated_batches(rng, 5, LOADED), simulated_batches(rng, 5, LOADED)
+    cell = tuple(base[CELL].drop_duplicates().iloc[cell_index])
+    mine = (new[CELL] == pd.Series(cell, index=CELL)).all(axis=1)
+    new.loc[mine, "log_median"] += base.loc[mine.to_numpy(), "log_median"].mean() - new.loc[
+        mine, "log_median"
+    ].mean()  # ratio exactly 1 to start from
+
+    def verdict(factor: float) -> tuple[str, float]:
+        shifted = new.copy()
+        shifted.loc[mine, "log_median"] += math.log(factor)
+        table = cmp.cell_statistics(base, shifted, between_run_sd=QUIET).set_index(CELL)
+        return table.loc[cell, "verdict"], table.loc[cell, "smallest_slower"]
+
+    _, edge = verdict(1.0)
+    assert edge >= 1 + cmp.DEFAULT_THRESHOLD
+    assert verdict(edge * 1.001)[0] == cmp.SLOWER
+    assert verdict(edge / 1.001)[0] == cmp.UNCHANGED
+
+
+def test_the_resolution_line_gives_the_median_and_the_widest_cell(capsys):
+    comparison = cmp.compare(cmp.read_report(DATA / "base.csv"), cmp.read_report(DATA / "aa.csv"))
+    smallest = comparison.table.set_index(CELL)["smallest_slower"]
+    worst = smallest.idxmax()
+    assert cmp.main([str(DATA / "base.csv"), str(DATA / "aa.csv")]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("resolution:"))
+    assert f"from {smallest.median():.2f}x (median over cells)" in line
+    assert f"to {smallest.max():.2f}x ({worst[0]} n={worst[1]} epochs={worst[2]}," in line
 
 
 def test_false_faster_verdicts_are_controlled_like_false_slower_ones():
