@@ -129,26 +129,30 @@ def pool_batches(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     Rounds are concatenated with a ``batch`` column (0, 1, … in the order of ``paths``); the cell
     statistics are recomputed over the pooled rounds the way a single run computes them; the
-    metadata come from the first batch, plus a ``batches`` column; compile_s is the median over
-    batches.
+    metadata come from the first batch, plus a ``batches`` column; compile_s and iterations (calls
+    per round, which each batch plans for itself) are the medians over batches.
     """
-    rounds_parts, compile_parts = [], []
+    rounds_parts, compile_parts, iteration_parts = [], [], []
     first = pd.read_csv(paths[0])
     for batch, path in enumerate(paths):
         cells = pd.read_csv(path)
         compile_parts.append(cells.set_index(["kernel"])["compile_s"].groupby(level=0).first())
+        if "iterations" in cells:
+            iteration_parts.append(cells.set_index(compare.CELL)["iterations"])
         rounds = pd.read_csv(report.rounds_path(path))
         rounds_parts.append(rounds.assign(batch=batch))
     rounds = pd.concat(rounds_parts, ignore_index=True)
     compile_s = pd.concat(compile_parts, axis=1).median(axis=1)
-    iterations = first.set_index(compare.CELL)["iterations"] if "iterations" in first else None
+    iterations = (
+        pd.concat(iteration_parts, axis=1).median(axis=1).round() if iteration_parts else pd.Series()
+    )
     results = [
         report.CellResult(
             kernel,
             int(n),
             int(epochs),
             tuple(group["seconds"]),
-            int(iterations.get((kernel, n, epochs), 1)) if iterations is not None else 1,
+            int(iterations.get((kernel, n, epochs), 1)),
         )
         for (kernel, n, epochs), group in rounds.groupby(compare.CELL, sort=False)
     ]

@@ -172,3 +172,22 @@ def test_batches_alternate_which_side_runs_first():
     order = gate.batch_order(["base", "new"], 4)
     assert [side for _, side in order] == ["base", "new", "new", "base"] * 2
     assert [batch for batch, _ in order] == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_pooled_batches_keep_every_round_and_take_medians_over_batches(tmp_path):
+    data = Path(__file__).parent / "data" / "compare"
+    cells = pd.read_csv(data / "base.csv")
+    rounds = pd.read_csv(data / "base.rounds.csv").drop(columns="batch")
+    paths = []
+    for index, iterations in enumerate((4, 8, 8)):  # each batch plans its own calls per round
+        path = tmp_path / f"batch-{index}.csv"
+        cells.assign(iterations=iterations).to_csv(path, index=False)
+        rounds.to_csv(tmp_path / f"batch-{index}.rounds.csv", index=False)
+        paths.append(path)
+    pooled, pooled_rounds = gate.pool_batches(paths)
+    assert len(pooled_rounds) == 3 * len(rounds)
+    assert sorted(pooled_rounds["batch"].unique()) == [0, 1, 2]
+    assert set(pooled["iterations"]) == {8}
+    assert set(pooled["batches"]) == {3}
+    medians = pooled_rounds.groupby(["kernel", "n", "epochs"])["seconds"].median()
+    assert pooled.set_index(["kernel", "n", "epochs"])["median_s"].to_dict() == medians.to_dict()
