@@ -29,7 +29,7 @@ The statistics, and why:
   over the m cells in common (Bonferroni): the chance that unchanged code gets any ``slower``
   verdict in the whole table, which is what the exit status rests on, stays below alpha, and so
   does the chance of any false ``faster``. One-sided because a regression gate asks one question
-  per cell, "is it slower?"; a two-sided test would spend half of alpha on slowdowns it never
+  per cell, "is it slower?"; a two-sided test would spend half of alpha on speedups it never
   reports as regressions, and lose power (measured in ``bench.aa``) for nothing. The interval
   shown has these one-sided bounds as its ends, so its level is 1 - 2·alpha/m. Holm's step-down
   would name more cells when many changed, but its first step is Bonferroni's, so whether the
@@ -61,7 +61,8 @@ from impls.cli import OneLineParser
 
 #: Smallest relative change reported as a change (10%).
 DEFAULT_THRESHOLD = 0.10
-#: Family-wise false-alarm rate: the chance that a comparison of unchanged code flags any cell.
+#: Family-wise false-alarm rate per direction: the chance that a comparison of unchanged code flags
+#: any cell slower (and, apart, the chance that it flags any cell faster).
 DEFAULT_ALPHA = 0.05
 #: Standard deviation of the log of one run's median of a cell between runs of unchanged code, beyond
 #: the within-run uncertainty of that median: the floor of the between-run spread, all there is to go
@@ -202,6 +203,8 @@ def _check_rounds_match(summary: pd.DataFrame, rounds: pd.DataFrame, path: Path,
     """
     medians = rounds.groupby(CELL)["seconds"].median().rename("rounds_median")
     both = summary.set_index(CELL)[["median_s"]].join(medians, how="inner")
+    if both.empty and len(rounds):
+        raise report.ReportError(f"{extra} does not match {path}: no cell in common")
     off = ~np.isclose(both["median_s"], both["rounds_median"], rtol=1e-6, atol=0.0)
     if off.any():
         cell = both.index[np.flatnonzero(off)[0]]
@@ -312,7 +315,7 @@ def compare(
             base.batches.merge(probes, on=CELL),
             new.batches.merge(probes, on=CELL),
             alpha=alpha * len(probes) / len(cells),
-        ).assign(verdict=PROBE)
+        ).assign(verdict=PROBE, smallest_slower=np.nan)
         cells_shown = pd.concat([cells, probe_cells], ignore_index=True)
     else:
         cells_shown = cells
@@ -666,7 +669,8 @@ def add_decision_options(parser: argparse.ArgumentParser) -> None:
         "--alpha",
         type=float,
         default=DEFAULT_ALPHA,
-        help="family-wise false-alarm rate over the whole table (default: %(default)s)",
+        help="family-wise false-alarm rate over the whole table, per direction: the chance that "
+        "unchanged code gets any 'slower' verdict (default: %(default)s)",
     )
     parser.add_argument(
         "--between-run-sd",
