@@ -43,16 +43,21 @@ class AAResult:
     ``cells`` has one row per (pair, kernel, n, epochs): ratio B/A, its interval, verdict, and
     ``injected_flagged``, whether the cell was found slower once B's rounds of it were scaled by the
     slowdown. ``between_run_sd`` has one row per cell: the standard deviation of the log of its
-    batch medians over every batch of every run, and the number of batches.
+    batch medians over every batch of every run, and the number of batches. ``outliers`` has one
+    row per disturbed batch that the comparison set aside (pair, side, cell, batch) with
+    ``factor``, its median over its side's median of the same cell; ``batch_cells`` counts all
+    (batch, cell) medians looked at.
     """
 
     cells: pd.DataFrame
     between_run_sd: pd.DataFrame
+    outliers: pd.DataFrame
     pairs: int
     batches: int
     threshold: float
     alpha: float
     slowdown: float
+    batch_cells: int
 
     @property
     def false_alarms(self) -> int:
@@ -124,6 +129,17 @@ def analyse(
                     "injected_flagged": bool((hit["verdict"] == compare.SLOWER).all()),
                 }
             )
+    disturbed = []
+    for index, pair in enumerate(pairs):
+        split = compare.set_aside_outliers(pair[0].batches, pair[1].batches, between_run_sd)
+        for label, rep, (_, outliers) in zip("ab", pair, split, strict=True):
+            medians = rep.batches.groupby(compare.CELL)["log_median"].median().rename("centre")
+            outliers = outliers.join(medians, on=compare.CELL)
+            disturbed.append(
+                outliers.assign(
+                    pair=index, side=label, factor=np.exp(outliers["log_median"] - outliers["centre"])
+                )[["pair", "side", *compare.CELL, "batch", "factor"]]
+            )
     everything = pd.concat([rep.batches for pair in pairs for rep in pair], ignore_index=True)
     spread = (
         everything.groupby(compare.CELL)["log_median"]
@@ -133,11 +149,13 @@ def analyse(
     return AAResult(
         cells=pd.DataFrame(rows),
         between_run_sd=spread,
+        outliers=pd.concat(disturbed, ignore_index=True),
         pairs=len(pairs),
         batches=int(pairs[0][0].batches.groupby(compare.CELL)["batch"].nunique().max()),
         threshold=threshold,
         alpha=alpha,
         slowdown=slowdown,
+        batch_cells=len(everything),
     )
 
 
@@ -165,6 +183,7 @@ def render(result: AAResult) -> str:
         f"{sd['between_run_sd'].median():.1%} over cells, largest {widest.between_run_sd:.1%} "
         f"({widest.kernel} n={widest.n} epochs={widest.epochs}); compare assumes "
         f"{compare.BETWEEN_RUN_SD:.0%} plus the within-run spread for single-batch reports",
+        _outlier_line(result),
         f"{result.slowdown - 1:.0%} slowdown injected into each cell in turn: flagged "
         f"{result.caught} of {len(cells)} ({result.caught / len(cells):.0%})",
     ]
@@ -177,6 +196,21 @@ def render(result: AAResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _outlier_line(result: AAResult) -> str:
+    """How many batch medians the comparison set aside as disturbed, and the worst of them."""
+    outliers = result.outliers
+    line = (
+        f"disturbed batches set aside (more than {compare.OUTLIER_SDS:g} robust SDs from their "
+        f"side's median): {len(outliers)} of {result.batch_cells} batch medians"
+    )
+    if len(outliers):
+        worst = outliers.loc[np.log(outliers["factor"]).abs().idxmax()]
+        line += (
+            f"; the most extreme {worst.factor:.3g}x its side's median ({worst.kernel} "
+            f"n={worst.n} epochs={worst.epochs}, comparison {worst.pair}, side {worst.side}, "
+            f"batch {worst.batch})"
+        )
+    return line
 
 
 def _rate_interval(hits: int, trials: int) -> str:

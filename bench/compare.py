@@ -24,6 +24,18 @@ The statistics, and why:
   one batch per report there is no data on between-run spread and the floor is all there is: such
   comparisons are only as trustworthy as the floor is true for the machine; ``bench.gate`` measures
   several batches.
+* **A disturbed batch is set aside.** On a shared machine one process now and then runs while a
+  neighbour takes a core: a parallel kernel then waits for its threads and one batch of one cell
+  comes out many times slower (569 times, once, in results/aa-15-batches). Kept, such a batch
+  inflates the cell's variance until no change there can be seen. With at least
+  ``OUTLIER_MIN_BATCHES`` batches on a side, a batch whose log median is more than
+  ``OUTLIER_SDS`` robust standard deviations (1.4826 · MAD of the cell's batches on both sides,
+  each from its own side's median, but never less than the between-run floor) from its side's
+  median is left out, and counted in the table (``base_outliers``, ``new_outliers``) and in a
+  note. Both sides alike, and only gross departures: at the floor nothing within a factor
+  exp(5 · 8%) = 1.49 of the side's median is touched, and in simulated normal scatter far above
+  the floor (tests) fewer than one batch in a thousand is set aside, so the variance is not
+  understated.
 * **A change counts only when significant and large.** Each cell is tested with a Student t
   statistic on the difference of mean log medians, one-sided in each direction at level alpha/m
   over the m cells in common (Bonferroni): the chance that unchanged code gets any ``slower``
@@ -67,11 +79,21 @@ DEFAULT_ALPHA = 0.05
 #: Standard deviation of the log of one run's median of a cell between runs of unchanged code, beyond
 #: the within-run uncertainty of that median: the floor of the between-run spread, all there is to go
 #: on when a report has a single batch. Chosen from the committed A/A run (results/aa): of its 50
-#: single-batch pairs, a floor of 4% flagged 18, 7% 4, 8% 2 and 10% 1; with five batches per side the
-#: floor matters little (30% slowdowns caught: 488, 486, 485 and 458 of 530 cells). 8% keeps the
-#: single-batch false-alarm rate near alpha at almost no cost to the gate. Measured on one machine
+#: single-batch pairs, a floor of 4% flagged 21, 6% 10, 7% 5, 8% 3 and 10% 2
+#: (results/aa/batching_study.txt). 8% keeps the single-batch false-alarm rate near alpha (3 of 50
+#: is consistent with 5%); the gate's many batches hardly depend on it. Measured on one machine
 #: class, with the same runs that judge it: check yours with ``python -m bench.aa``.
 BETWEEN_RUN_SD = 0.08
+#: A batch further than this many robust standard deviations from its side's median of the same
+#: cell is set aside as disturbed (see the module docstring).
+OUTLIER_SDS = 5.0
+#: Fewest batches of a cell on one side for outliers to be sought. Below it a median and a MAD say
+#: too little about what is ordinary: with 5 batches a side the MAD runs low, ordinary batches get
+#: cut, and the simulated false-alarm rate on a loaded machine doubled (tests); from 10 it did not
+#: move.
+OUTLIER_MIN_BATCHES = 10
+#: MAD of a normal sample over its standard deviation, inverted.
+_MAD_TO_SD = 1.4826
 #: Degrees of freedom of an interval whose spread is the floor: a measured figure is worth many,
 #: unlike an estimate from the few batches at hand.
 FLOOR_DF = 30
@@ -121,8 +143,9 @@ class Comparison:
     base_s, new_s (geometric mean over batches of each batch's median seconds), ratio (new_s /
     base_s), ci_low, ci_high (simultaneous interval on the ratio), p_value (one-sided, in the
     direction of the ratio, per cell), significant, smallest_slower (the least ratio that this
-    cell's spread would let it call slower), base_batches, new_batches, base_rounds, new_rounds.
-    Cells in only one report have verdict "added" or "removed" and NaN statistics.
+    cell's spread would let it call slower), base_batches, new_batches (batches used),
+    base_rounds, new_rounds (their rounds), base_outliers, new_outliers (disturbed batches set
+    aside). Cells in only one report have verdict "added" or "removed" and NaN statistics.
     """
 
     table: pd.DataFrame
@@ -332,6 +355,18 @@ def compare(
         for label, side in (("base", base), ("new", new))
         if side.source == "summary"
     ]
+    disturbed = cells[(cells["base_outliers"] > 0) | (cells["new_outliers"] > 0)]
+    if len(disturbed):
+        named = [
+            f"{_cell_name(row)} ({row.base_outliers} base, {row.new_outliers} new)"
+            for row in disturbed.head(5).itertuples()
+        ]
+        more = f" and {len(disturbed) - 5} more cells" if len(disturbed) > 5 else ""
+        total = int(disturbed["base_outliers"].sum() + disturbed["new_outliers"].sum())
+        notes.append(
+            f"{total} disturbed batch(es) set aside, more than {OUTLIER_SDS:g} robust SDs from "
+            f"their side's median: {', '.join(named)}{more}"
+        )
     if cells["base_batches"].max() == 1 and cells["new_batches"].max() == 1:
         notes.append(
             f"one batch per report: the intervals rest on an assumed between-run spread of "
@@ -363,7 +398,8 @@ def cell_statistics(
     ``within_var`` and ``rounds``, for the same cells. See the module docstring for the method.
     """
     side = {}
-    for label, frame in (("base", base), ("new", new)):
+    split = set_aside_outliers(base, new, between_run_sd)
+    for label, (frame, outliers) in zip(("base", "new"), split, strict=True):
         grouped = frame.groupby(CELL, sort=True)
         summary = grouped.agg(
             mean=("log_median", "mean"),
@@ -373,6 +409,9 @@ def cell_statistics(
         )
         deviations = frame["log_median"] - grouped["log_median"].transform("mean")
         summary["ss"] = (deviations**2).groupby([frame[c] for c in CELL]).sum()
+        summary["outliers"] = (
+            outliers.groupby(CELL).size().reindex(summary.index, fill_value=0).astype("int64")
+        )
         side[label] = summary
     b, w = side["base"], side["new"]
     cells = b.index
@@ -423,10 +462,45 @@ def cell_statistics(
             "new_batches": w["batches"],
             "base_rounds": b["rounds"],
             "new_rounds": w["rounds"],
+            "base_outliers": b["outliers"],
+            "new_outliers": w["outliers"],
         },
         index=cells,
     )
     return out.reset_index()
+
+
+def set_aside_outliers(
+    base: pd.DataFrame, new: pd.DataFrame, between_run_sd: float = BETWEEN_RUN_SD
+) -> tuple[tuple[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]:
+    """Split each side's per-batch rows into (kept, outliers); see the module docstring.
+
+    A batch is an outlier when its side has at least ``OUTLIER_MIN_BATCHES`` batches of its cell
+    and its log median is more than ``OUTLIER_SDS`` times the cell's scale from the median of them.
+    The scale is max(1.4826 · MAD, ``between_run_sd``), the MAD taken over both sides' absolute
+    deviations from their own medians: twice the batches of one side, so a cell whose few batches
+    happen to agree closely does not get a scale small enough to cut into its ordinary scatter.
+    Where half a side's batches of a cell or more would be outliers, none are: every cell keeps most
+    of its batches, and a side split in two is not cut down to one of its halves.
+    """
+    deviations = []
+    for frame in (base, new):
+        log_median = frame["log_median"]
+        centre = log_median.groupby([frame[c] for c in CELL]).transform("median")
+        deviations.append((log_median - centre).abs())
+    both = pd.concat(
+        [frame[CELL].assign(deviation=d) for frame, d in zip((base, new), deviations, strict=True)]
+    )
+    mad = both.groupby(CELL)["deviation"].median().rename("mad")
+    result = []
+    for frame, deviation in zip((base, new), deviations, strict=True):
+        scale = np.maximum(_MAD_TO_SD * frame[CELL].join(mad, on=CELL)["mad"], between_run_sd)
+        count = frame.groupby(CELL)["log_median"].transform("size")
+        outlier = (count >= OUTLIER_MIN_BATCHES) & (deviation > OUTLIER_SDS * scale)
+        # A side whose batches split into two far-apart groups is not "mostly ordinary": keep it all.
+        outlier &= 2 * outlier.groupby([frame[c] for c in CELL]).transform("sum") < count
+        result.append((frame[~outlier], frame[outlier]))
+    return result[0], result[1]
 
 
 def _moderate(variance: pd.Series, df: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -36,14 +36,14 @@ from impls.cli import OneLineParser
 
 #: Batches per side unless --batches says otherwise, and seconds of timed rounds per benchmark in
 #: each. A batch is the unit of replication: its median is already precise after a tenth of a
-#: second (the within-batch spread is a fraction of the between-batch one), while what a cell's
-#: verdict needs is many batches. In the committed A/A run (results/aa), halving the rounds left
-#: the between-batch spread unchanged (6.8% median SD over cells both ways); analysed with the
-#: one-sided tests of bench.compare, 5 + 5 batches missed 36 of 530 injected 30% slowdowns (jax
-#: and N=10^5 cells, the noisiest, whose intervals are widest) and 10 + 10 (pairs of runs merged)
-#: none of 265. 15 + 15 batches of 0.1 s cost about as much as 10 + 10 of the quick
-#: sweep's 0.2 s (each batch also pays ~9 s of start-up and JIT compilation) and narrow every
-#: interval by another fifth. Measured with ``python -m bench.aa``: results/aa-15-batches.
+#: second, while what a cell's verdict needs is many batches. From the committed A/A runs
+#: (results/aa/batching_study.txt): halving every batch's rounds left the between-batch spread
+#: unchanged (6.83% and 6.79% median SD over cells); 5 + 5 batches missed 36 of 530 injected 30%
+#: slowdowns (jax and N=10^5 cells, the noisiest) and 10 + 10 (consecutive runs merged) none of
+#: 265. A quick-sweep batch took 22 s at 0.2 s per benchmark and 15 s at 0.1 s (the reports'
+#: utc_time stamps: about 10 s of each is start-up and JIT compilation), so 15 + 15 batches of
+#: 0.1 s cost about what 10 + 10 of 0.2 s do. Checked with ``python -m bench.aa --repeats 10``:
+#: results/aa-15-batches (no false alarm in 10 comparisons, 530 of 530 slowdowns caught).
 DEFAULT_BATCHES = 15
 DEFAULT_BENCH_TIME = "0.1"
 DEFAULT_SWEEP = "quick"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import aa, compare
@@ -60,6 +62,34 @@ def test_an_injection_below_the_threshold_is_missed_and_said_so():
     result = aa.analyse([(report("base"), report("aa"))], slowdown=1.05)
     assert result.caught < len(result.cells)
     assert "missed:" in aa.render(result)
+
+
+def test_a_disturbed_batch_is_counted_and_named():
+    # Twelve batches a side (the fixture's batches repeated with a small shift each), one of them
+    # 50 times slower in one cell of B: the summary says it was set aside, and where.
+    rng = np.random.default_rng(4)
+
+    def batched(rep: compare.Report) -> compare.Report:
+        first = rep.batches[rep.batches["batch"] == 0]
+        parts = [
+            first.assign(batch=b, log_median=first["log_median"] + rng.normal(0, 0.02, len(first)))
+            for b in range(12)
+        ]
+        return replace(rep, batches=pd.concat(parts, ignore_index=True))
+
+    a, b = batched(report("base")), batched(report("aa"))
+    hit = (b.batches[compare.CELL] == pd.Series(fx.SLOW_CELL, index=compare.CELL)).all(axis=1)
+    b.batches.loc[hit & (b.batches["batch"] == 7), "log_median"] += math.log(50)
+    result = aa.analyse([(a, b)])
+    assert len(result.outliers) == 1
+    row = result.outliers.iloc[0]
+    assert (row.side, row.batch) == ("b", 7)
+    assert row.factor == pytest.approx(50, rel=0.1)
+    kernel, n, epochs = fx.SLOW_CELL
+    assert f"1 of {len(a.batches) + len(b.batches)} batch medians; the most extreme" in \
+        aa.render(result)
+    assert f"({kernel} n={n} epochs={epochs}, comparison 0, side b, batch 7)" in aa.render(result)
+    assert result.caught == len(result.cells)  # the disturbed cell's injection is still seen
 
 
 def test_between_run_spread_is_the_spread_of_batch_medians():

@@ -392,6 +392,99 @@ def test_the_resolution_line_gives_the_median_and_the_widest_cell(capsys):
     assert f"to {smallest.max():.2f}x ({worst[0]} n={worst[1]} epochs={worst[2]}," in line
 
 
+def disturbed(frame: pd.DataFrame, cell: tuple, batch: int, factor: float) -> pd.DataFrame:
+    """``frame`` with one batch of one cell ``factor`` times slower (a neighbour took a core)."""
+    hit = (frame[CELL] == pd.Series(cell, index=CELL)).all(axis=1) & (frame["batch"] == batch)
+    out = frame.copy()
+    out.loc[hit, "log_median"] += math.log(factor)
+    return out
+
+
+def test_a_disturbed_batch_is_set_aside_and_a_slowdown_beside_it_still_caught():
+    # A parallel kernel once ran 570x slower in one batch of 15 of the A/A run: kept, it hides a
+    # 30% slowdown of the same cell; set aside, the slowdown is found and the rest is unchanged.
+    rng = np.random.default_rng(8)
+    cell = ("k1", 10, 10)
+    base = simulated_batches(rng, 15, 0.05)
+    new = disturbed(simulated_batches(rng, 15, 0.05, {cell: 1.3}), cell, batch=3, factor=570)
+    table = cmp.cell_statistics(base, new).set_index(CELL)
+    assert table.loc[cell, "verdict"] == cmp.SLOWER
+    assert table.loc[cell, "new_outliers"] == 1 and table.loc[cell, "new_batches"] == 14
+    assert table["new_outliers"].sum() + table["base_outliers"].sum() == 1
+    assert (table.drop(cell)["verdict"] == cmp.UNCHANGED).all()
+    (_, base_outliers), (kept, outliers) = cmp.set_aside_outliers(base, new)
+    assert len(base_outliers) == 0
+    assert len(outliers) == 1 and int(outliers["batch"].iloc[0]) == 3
+    assert len(kept) == len(new) - 1
+
+
+def test_without_setting_it_aside_the_disturbed_batch_would_hide_the_slowdown(monkeypatch):
+    # The counterfactual of the test above: the method, not luck, makes the difference.
+    monkeypatch.setattr(cmp, "OUTLIER_SDS", math.inf)
+    rng = np.random.default_rng(8)
+    cell = ("k1", 10, 10)
+    base = simulated_batches(rng, 15, 0.05)
+    new = disturbed(simulated_batches(rng, 15, 0.05, {cell: 1.3}), cell, batch=3, factor=570)
+    assert cmp.cell_statistics(base, new).set_index(CELL).loc[cell, "verdict"] == cmp.UNCHANGED
+
+
+@pytest.mark.parametrize("sd", [0.01, 0.05, 0.3])
+def test_ordinary_scatter_is_almost_never_set_aside(sd):
+    # 2 x 408 cells of 15 normal batches each: at or under the floor nothing is set aside; far
+    # above it (30%, where the scale comes from the batches' own MAD) fewer than 1 in 1000.
+    rng = np.random.default_rng(int(sd * 100))
+    sides = []
+    for _ in range(2):
+        frames = []
+        for i in range(34):
+            frame = simulated_batches(rng, 15, sd)
+            frames.append(frame.assign(kernel=frame["kernel"] + f"-{i}"))
+        sides.append(pd.concat(frames, ignore_index=True))
+    (_, base_outliers), (_, new_outliers) = cmp.set_aside_outliers(*sides)
+    share = (len(base_outliers) + len(new_outliers)) / (2 * len(sides[0]))
+    assert share == 0 if sd <= cmp.BETWEEN_RUN_SD else share < 1e-3
+
+
+def test_too_few_batches_are_never_set_aside():
+    rng = np.random.default_rng(9)
+    few = cmp.OUTLIER_MIN_BATCHES - 1
+    base = simulated_batches(rng, few, 0.05)
+    frame = disturbed(simulated_batches(rng, few, 0.05), ("k0", 10, 10), 0, 50)
+    assert len(cmp.set_aside_outliers(base, frame)[1][1]) == 0
+    base = simulated_batches(rng, few + 1, 0.05)
+    frame = disturbed(simulated_batches(rng, few + 1, 0.05), ("k0", 10, 10), 0, 50)
+    assert len(cmp.set_aside_outliers(base, frame)[1][1]) == 1
+
+
+def test_a_side_split_in_two_is_kept_whole():
+    # Seven batches far below, seven far above, one between: no "ordinary" majority to keep.
+    rng = np.random.default_rng(10)
+    base = simulated_batches(rng, 15, 0.01)
+    new = base.copy()
+    cell = (new[CELL] == pd.Series(("k0", 10, 10), index=CELL)).all(axis=1)
+    new.loc[cell, "log_median"] += np.repeat([-1.0, 0.0, 1.0], [7, 1, 7])
+    assert len(cmp.set_aside_outliers(base, new)[1][1]) == 0
+
+
+def test_the_comparison_notes_the_batches_it_set_aside(tmp_path, capsys):
+    rounds = pd.read_csv(DATA / "slower.rounds.csv")
+    rounds = rounds[rounds["batch"] == 0]
+    parts = [rounds.assign(batch=b) for b in range(cmp.OUTLIER_MIN_BATCHES)]
+    hit = (parts[2][CELL] == pd.Series(fx.SLOW_CELL, index=CELL)).all(axis=1)
+    parts[2].loc[hit, "seconds"] *= 100
+    pooled = pd.concat(parts, ignore_index=True)
+    summary = pd.read_csv(DATA / "slower.csv")
+    medians = pooled.groupby(CELL)["seconds"].median()
+    summary["median_s"] = summary.set_index(CELL).index.map(medians)
+    summary.to_csv(tmp_path / "batched.csv", index=False)
+    pooled.to_csv(tmp_path / "batched.rounds.csv", index=False)
+    status, out, _ = run(capsys, DATA / "base.csv", tmp_path / "batched.csv")
+    kernel, n, epochs = fx.SLOW_CELL
+    assert f"note: 1 disturbed batch(es) set aside, more than 5 robust SDs from their side's " \
+        f"median: {kernel} n={n} epochs={epochs} (0 base, 1 new)" in out
+    assert status == 1  # the slowed cell is still found slower
+
+
 def test_false_faster_verdicts_are_controlled_like_false_slower_ones():
     # One-sided tests, each direction its own family at alpha: unchanged code is rarely "faster".
     rate = flag_rate(LOADED, 5, slowdown=1.0, trials=200, seed=21, verdict=cmp.FASTER)
