@@ -81,8 +81,10 @@ DEFAULT_ALPHA = 0.05
 #: on when a report has a single batch. Chosen from the committed A/A run (results/aa): of its 50
 #: single-batch pairs, a floor of 4% flagged 21, 6% 10, 7% 5, 8% 3 and 10% 2
 #: (results/aa/batching_study.txt). 8% keeps the single-batch false-alarm rate near alpha (3 of 50
-#: is consistent with 5%); the gate's many batches hardly depend on it. Measured on one machine
-#: class, with the same runs that judge it: check yours with ``python -m bench.aa``.
+#: is consistent with 5%). With the gate's 15 batches a side it still sets the width of an interval
+#: where the batches agree more closely (about +-9%: 10% at the edge of what is flagged, 30% well
+#: within it). Measured on one machine class, with the same runs that judge it: check yours with
+#: ``python -m bench.aa``.
 BETWEEN_RUN_SD = 0.08
 #: A batch further than this many robust standard deviations from its side's median of the same
 #: cell is set aside as disturbed (see the module docstring).
