@@ -91,8 +91,8 @@ BETWEEN_RUN_SD = 0.08
 OUTLIER_SDS = 5.0
 #: Fewest batches of a cell on one side for outliers to be sought. Below it a median and a MAD say
 #: too little about what is ordinary: with 5 batches a side the MAD runs low, ordinary batches get
-#: cut, and the simulated false-alarm rate on a loaded machine doubled (tests); from 10 it did not
-#: move.
+#: cut, and the simulated false-alarm rate on a loaded machine rose above alpha (tests); from 10 it
+#: did not.
 OUTLIER_MIN_BATCHES = 10
 #: MAD of a normal sample over its standard deviation, inverted.
 _MAD_TO_SD = 1.4826

@@ -445,6 +445,14 @@ def test_ordinary_scatter_is_almost_never_set_aside(sd):
     assert share == 0 if sd <= cmp.BETWEEN_RUN_SD else share < 1e-3
 
 
+def test_setting_aside_from_five_batches_would_cry_wolf(monkeypatch):
+    # Why OUTLIER_MIN_BATCHES is 10: from five batches a side the MAD runs low, ordinary batches are
+    # cut, and the loaded machine's false-alarm rate (within alpha as shipped) rises above alpha.
+    assert flag_rate(LOADED, 5, slowdown=1.0, trials=400, seed=5) <= cmp.DEFAULT_ALPHA
+    monkeypatch.setattr(cmp, "OUTLIER_MIN_BATCHES", 5)
+    assert flag_rate(LOADED, 5, slowdown=1.0, trials=400, seed=5) > cmp.DEFAULT_ALPHA
+
+
 def test_too_few_batches_are_never_set_aside():
     rng = np.random.default_rng(9)
     few = cmp.OUTLIER_MIN_BATCHES - 1
