@@ -30,8 +30,8 @@ import distributed
 import psutil
 from distributed.diagnostics import MemorySampler
 
-from bench import metadata
-from bench.report import write_new_text
+from bench.reports.files import write_new_text
+from bench.run import metadata
 from impls import dask_cluster
 from impls.cli import OneLineParser
 from impls.dask_data import make_dask_problem
@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--noise", type=float, default=0.0, help="std. dev. of noise on y (default: 0)")
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"(default: {DEFAULT_EPOCHS})")
     parser.add_argument(
-        "--learning-rate", type=float, default=DEFAULT_LEARNING_RATE,
+        "--learning-rate",
+        type=float,
+        default=DEFAULT_LEARNING_RATE,
         help=f"(default: {DEFAULT_LEARNING_RATE})",
     )
     parser.add_argument("--workers", type=int, default=None, help="local workers (default: one per core)")
@@ -91,11 +93,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.epochs < 0:
             raise ValueError(f"--epochs must be >= 0, got {args.epochs!r}")
         record = run(
-            n=args.n, chunk=args.chunk, seed=args.seed, noise=args.noise, epochs=args.epochs,
-            learning_rate=args.learning_rate, workers=args.workers, address=args.dask_scheduler,
+            n=args.n,
+            chunk=args.chunk,
+            seed=args.seed,
+            noise=args.noise,
+            epochs=args.epochs,
+            learning_rate=args.learning_rate,
+            workers=args.workers,
+            address=args.dask_scheduler,
         )
-        record["command"] = shlex.join([parser.prog.split()[0], *parser.prog.split()[1:],
-                                        *(sys.argv[1:] if argv is None else argv)])
+        record["command"] = shlex.join(
+            [parser.prog.split()[0], *parser.prog.split()[1:], *(sys.argv[1:] if argv is None else argv)]
+        )
         json_path, md_path = write_record(args.out, record)
     except (OSError, TypeError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
@@ -106,8 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(
-    n: int, chunk: int, seed: int, noise: float, epochs: int, learning_rate: float,
-    workers: int | None = None, address: str | None = None,
+    n: int,
+    chunk: int,
+    seed: int,
+    noise: float,
+    epochs: int,
+    learning_rate: float,
+    workers: int | None = None,
+    address: str | None = None,
 ) -> dict[str, object]:
     """Draw the problem on the cluster, take its statistics in one pass, descend; return the record."""
     problem = make_dask_problem(n, seed=seed, chunk=chunk, noise=noise)  # validates n, seed, chunk, noise
@@ -118,8 +133,14 @@ def run(
         "distributed_version": distributed.__version__,
         "ram_bytes": psutil.virtual_memory().total,
         "load_average_before": list(os.getloadavg()),
-        "n": n, "chunk": chunk, "chunks": problem.x.numblocks[0], "data_bytes": 16 * n,
-        "seed": seed, "noise": noise, "epochs": epochs, "learning_rate": learning_rate,
+        "n": n,
+        "chunk": chunk,
+        "chunks": problem.x.numblocks[0],
+        "data_bytes": 16 * n,
+        "seed": seed,
+        "noise": noise,
+        "epochs": epochs,
+        "learning_rate": learning_rate,
     }
     with dask_cluster.using(address, n_workers=workers) as client:
         record.update(dask_cluster.describe(client))
@@ -140,8 +161,13 @@ def run(
     record["load_average_after"] = list(os.getloadavg())
     shift_x, shift_y, sum_u, sum_v, sum_uu, sum_uv = stats.centred
     record["statistics"] = {
-        "n": stats.n, "shift_x": shift_x, "shift_y": shift_y,
-        "sum_u": sum_u, "sum_v": sum_v, "sum_uu": sum_uu, "sum_uv": sum_uv,
+        "n": stats.n,
+        "shift_x": shift_x,
+        "shift_y": shift_y,
+        "sum_u": sum_u,
+        "sum_v": sum_v,
+        "sum_uu": sum_uu,
+        "sum_uv": sum_uv,
     }
     record.update(w_true=problem.w, b_true=problem.b, w_fit=w, b_fit=b)
     return record
@@ -198,24 +224,37 @@ def render_markdown(record: dict) -> str:
     n = record["n"]
     rows = [
         ("samples N", f"{n:,} ({record['chunks']:,} chunks of {record['chunk']:,})"),
-        ("x and y", f"{record['data_bytes'] / GIB:,.1f} GiB, never held at once "
-                    f"(RAM {record['ram_bytes'] / GIB:,.1f} GiB)"),
-        ("cluster", f"{record['dask_workers']} workers, scheduler {record['dask_scheduler']} "
-                    f"(dask {record['dask_version']}); {record['cpu_count']} × {record['cpu_model']}"),
-        ("statistics pass (draw + reduce)", f"{record['pass_s']:,.1f} s "
-                                            f"({n / record['pass_s'] / 1e6:,.1f} M samples/s)"),
+        (
+            "x and y",
+            f"{record['data_bytes'] / GIB:,.1f} GiB, never held at once "
+            f"(RAM {record['ram_bytes'] / GIB:,.1f} GiB)",
+        ),
+        (
+            "cluster",
+            f"{record['dask_workers']} workers, scheduler {record['dask_scheduler']} "
+            f"(dask {record['dask_version']}); {record['cpu_count']} × {record['cpu_model']}",
+        ),
+        (
+            "statistics pass (draw + reduce)",
+            f"{record['pass_s']:,.1f} s ({n / record['pass_s'] / 1e6:,.1f} M samples/s)",
+        ),
         (f"{record['epochs']:,} epochs on the client", f"{record['epochs_s']:.3f} s"),
         ("peak RSS, client + local workers", f"{record['peak_local_rss_bytes'] / GIB:.2f} GiB"),
-        ("peak worker memory (dask)",
-         "no sample (the pass was shorter than one sampling interval)"
-         if record["peak_cluster_memory_bytes"] is None
-         else f"{record['peak_cluster_memory_bytes'] / GIB:.2f} GiB"),
+        (
+            "peak worker memory (dask)",
+            "no sample (the pass was shorter than one sampling interval)"
+            if record["peak_cluster_memory_bytes"] is None
+            else f"{record['peak_cluster_memory_bytes'] / GIB:.2f} GiB",
+        ),
         ("w: fitted / true", f"{record['w_fit']!r} / {record['w_true']!r}"),
         ("b: fitted / true", f"{record['b_fit']!r} / {record['b_true']!r}"),
-        ("load average before / after", " / ".join(
-            ", ".join(f"{v:.2f}" for v in record[key])
-            for key in ("load_average_before", "load_average_after")
-        )),
+        (
+            "load average before / after",
+            " / ".join(
+                ", ".join(f"{v:.2f}" for v in record[key])
+                for key in ("load_average_before", "load_average_after")
+            ),
+        ),
     ]
     lines = [
         f"Run `{record['run_id']}` (commit {record['git_commit']}{', dirty' if record['git_dirty'] else ''}, "

@@ -11,7 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import aa, compare
+from bench import aa as aa_cli
+from bench.analysis import aa, compare
+from bench.present.aa import render
+from bench.reports import model
+from bench.reports.schema import CELL
 
 DATA = Path(__file__).parent / "data" / "compare"
 sys.path.insert(0, str(DATA))
@@ -21,14 +25,14 @@ import make_fixtures as fx  # noqa: E402
 sys.path.remove(str(DATA))
 
 
-def report(name: str) -> compare.Report:
-    return compare.read_report(DATA / f"{name}.csv")
+def report(name: str) -> model.Report:
+    return model.load(DATA / f"{name}.csv")
 
 
 def test_with_slowdown_scales_one_cell_only():
     base = report("base")
     slowed = aa.with_slowdown(base, fx.SLOW_CELL, 1.3)
-    ratios = compare.compare(base, slowed).table.set_index(compare.CELL)["ratio"]
+    ratios = compare.compare(base, slowed).table.set_index(list(CELL))["ratio"]
     assert ratios.loc[fx.SLOW_CELL] == pytest.approx(1.3)
     assert ratios.drop(fx.SLOW_CELL).to_numpy() == pytest.approx(1.0)
     assert base.batches["log_median"].equals(report("base").batches["log_median"])  # a copy
@@ -43,10 +47,12 @@ def test_unchanged_pairs_pass_and_every_injected_slowdown_is_caught():
     assert result.false_alarms == 0
     assert result.caught == len(result.cells) == 2 * 6
     assert result.passed
-    text = aa.render(result)
+    text = render(result)
     # 0 of 2: the Clopper-Pearson upper limit is 1 - 0.025**(1/2), about 84%.
-    assert "false alarms (any cell flagged slower): 0 of 2 (0%; 95% confidence interval of the " \
+    assert (
+        "false alarms (any cell flagged slower): 0 of 2 (0%; 95% confidence interval of the "
         "rate 0%-84%)" in text
+    )
     assert "flagged 12 of 12 (100%)" in text
     assert text.rstrip().endswith("every injected slowdown flagged)")
 
@@ -55,13 +61,13 @@ def test_a_real_difference_counts_as_a_false_alarm():
     result = aa.analyse([(report("base"), report("aa")), (report("base"), report("slower"))])
     assert result.false_alarms == 1
     assert not result.passed
-    assert "verdict: FAIL" in aa.render(result)
+    assert "verdict: FAIL" in render(result)
 
 
 def test_an_injection_below_the_threshold_is_missed_and_said_so():
     result = aa.analyse([(report("base"), report("aa"))], slowdown=1.05)
     assert result.caught < len(result.cells)
-    assert "missed:" in aa.render(result)
+    assert "missed:" in render(result)
 
 
 def test_a_disturbed_batch_is_counted_and_named():
@@ -69,7 +75,7 @@ def test_a_disturbed_batch_is_counted_and_named():
     # 50 times slower in one cell of B: the summary says it was set aside, and where.
     rng = np.random.default_rng(4)
 
-    def batched(rep: compare.Report) -> compare.Report:
+    def batched(rep: model.Report) -> model.Report:
         first = rep.batches[rep.batches["batch"] == 0]
         parts = [
             first.assign(batch=b, log_median=first["log_median"] + rng.normal(0, 0.02, len(first)))
@@ -78,7 +84,7 @@ def test_a_disturbed_batch_is_counted_and_named():
         return replace(rep, batches=pd.concat(parts, ignore_index=True))
 
     a, b = batched(report("base")), batched(report("aa"))
-    hit = (b.batches[compare.CELL] == pd.Series(fx.SLOW_CELL, index=compare.CELL)).all(axis=1)
+    hit = (b.batches[list(CELL)] == pd.Series(fx.SLOW_CELL, index=list(CELL))).all(axis=1)
     b.batches.loc[hit & (b.batches["batch"] == 7), "log_median"] += math.log(50)
     result = aa.analyse([(a, b)])
     assert len(result.outliers) == 1
@@ -86,18 +92,17 @@ def test_a_disturbed_batch_is_counted_and_named():
     assert (row.side, row.batch) == ("b", 7)
     assert row.factor == pytest.approx(50, rel=0.1)
     kernel, n, epochs = fx.SLOW_CELL
-    assert f"1 of {len(a.batches) + len(b.batches)} batch medians; the most extreme" in \
-        aa.render(result)
-    assert f"({kernel} n={n} epochs={epochs}, comparison 0, side b, batch 7)" in aa.render(result)
+    assert f"1 of {len(a.batches) + len(b.batches)} batch medians; the most extreme" in render(result)
+    assert f"({kernel} n={n} epochs={epochs}, comparison 0, side b, batch 7)" in render(result)
     assert result.caught == len(result.cells)  # the disturbed cell's injection is still seen
 
 
 def test_between_run_spread_is_the_spread_of_batch_medians():
     pairs = [(report("base"), report("aa"))]
-    spread = aa.analyse(pairs).between_run_sd.set_index(compare.CELL)
+    spread = aa.analyse(pairs).between_run_sd.set_index(list(CELL))
     medians = []
     for name in ("base", "aa"):
-        batches = report(name).batches.set_index(compare.CELL).loc[fx.SLOW_CELL]
+        batches = report(name).batches.set_index(list(CELL)).loc[fx.SLOW_CELL]
         medians += list(batches["log_median"])
     assert spread.loc[fx.SLOW_CELL, "between_run_sd"] == pytest.approx(np.std(medians, ddof=1))
     assert spread.loc[fx.SLOW_CELL, "batches"] == 6
@@ -111,11 +116,15 @@ def test_between_run_spread_is_the_spread_of_batch_medians():
     ("options", "message"),
     [
         (["--repeats", "0"], "--repeats must be >= 1"),
-        (["--slowdown", "0.9"], "--slowdown must be > 1"),
+        (["--slowdown", "0.9"], "--slowdown must be a finite factor > 1"),
+        (["--alpha", "5"], "--alpha must be between 0 and 1"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(capsys, options, message):
-    assert aa.main(options) == 2
+    # Refused as the options are parsed, before anything is measured.
+    with pytest.raises(SystemExit) as stopped:
+        aa_cli.main(options)
+    assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert message in err
@@ -126,7 +135,7 @@ def test_an_earlier_run_is_analysed_again_from_its_reports(tmp_path, capsys):
         for side, name in (("a", a), ("b", b)):
             for suffix in (".csv", ".rounds.csv"):
                 (tmp_path / f"{side}-{index}{suffix}").write_bytes((DATA / f"{name}{suffix}").read_bytes())
-    assert aa.main(["--from", str(tmp_path)]) == 1  # the second pair holds a real slowdown
+    assert aa_cli.main(["--from", str(tmp_path)]) == 1  # the second pair holds a real slowdown
     out = capsys.readouterr().out
     assert "false alarms (any cell flagged slower): 1 of 2" in out
     assert sorted(p.name for p in tmp_path.iterdir())[:2] == ["a-0.csv", "a-0.rounds.csv"]
@@ -134,5 +143,5 @@ def test_an_earlier_run_is_analysed_again_from_its_reports(tmp_path, capsys):
 
 
 def test_from_a_folder_without_reports_is_exit_2(tmp_path, capsys):
-    assert aa.main(["--from", str(tmp_path)]) == 2
+    assert aa_cli.main(["--from", str(tmp_path)]) == 2
     assert "holds no A/A reports" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The sweep end to end, each run a real ``pytest bench`` in a subprocess (bench/conftest.py).
+"""The sweep end to end, each run a real ``pytest bench`` in a subprocess (bench/run/plugin.py).
 
 No timing is asserted here: what is checked is which benchmarks ran, what the report holds, that bad
 options stop the run, and that Ctrl-C keeps the cells that finished.
@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.probes import PROBES
+from bench.run.probes import PROBES
 from impls import KERNELS, kernel_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,9 +58,7 @@ def junit_cases(path):
 def test_quick_sweep_runs_every_kernel_in_every_cell_once(tmp_path):
     junit = tmp_path / "junit.xml"
     csv = tmp_path / "r.csv"
-    done = pytest_bench(
-        "--benchmark-disable", "--sweep", "quick", f"--junitxml={junit}", "--csv", str(csv)
-    )
+    done = pytest_bench("--benchmark-disable", "--sweep", "quick", f"--junitxml={junit}", "--csv", str(csv))
     assert done.returncode == 0, done.stdout + done.stderr
     cases = junit_cases(junit)
     expected = {(k, n, e) for k in SWEPT for n in QUICK_N for e in QUICK_EPOCHS}
@@ -83,13 +81,18 @@ def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(tmp_path):
     csv = tmp_path / "r.csv"
     done = pytest_bench(
         "--benchmark-only",
-        "--n", "10,1000",
-        "--epochs", "10",
-        "--python-budget", "100",
-        "--bench-time", "0.01",
-        "--csv", str(csv),
+        "--n",
+        "10,1000",
+        "--epochs",
+        "10",
+        "--python-budget",
+        "100",
+        "--bench-time",
+        "0.01",
+        "--csv",
+        str(csv),
         "--plot",
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"report: {csv}" in done.stdout
     # --plot (what make bench passes) draws the report just written, in the folder named after it.
@@ -162,15 +165,25 @@ def test_ctrl_c_keeps_the_cells_that_finished(tmp_path):
     # The default sweep runs for minutes; it is interrupted after its first few benchmarks.
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "-v",
-            "--benchmark-only", "--bench-time", "0.02", "--csv", str(csv),
+            sys.executable,
+            "-m",
+            "pytest",
+            "bench",
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            "--benchmark-only",
+            "--bench-time",
+            "0.02",
+            "--csv",
+            str(csv),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     lines = []
     try:
         for line in process.stdout:

@@ -1,4 +1,4 @@
-"""Numbers as reports show them (bench.formatting)."""
+"""Numbers as reports show them (bench.present.formatting)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench.formatting import format_count, format_number, format_ratio, format_seconds
+from bench.present.formatting import format_count, format_number, format_ratio, format_seconds
 
 
 @pytest.mark.parametrize(

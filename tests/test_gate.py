@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 
 from bench import gate
+from bench.gating import batches
+from bench.reports import model
 
 CELL = ["kernel", "n", "epochs"]
 
@@ -39,9 +41,7 @@ def descend(x, y, w, b, learning_rate, epochs):
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +75,11 @@ def in_repo(repo, tmp_path, monkeypatch) -> Path:
 
 
 def assert_cleaned_up(repo: Path, scratch: Path) -> None:
-    worktrees = [line for line in git(repo, "worktree", "list", "--porcelain").splitlines()
-                 if line.startswith("worktree ")]  # fmt: skip
+    worktrees = [
+        line
+        for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+        if line.startswith("worktree ")
+    ]
     assert worktrees == [f"worktree {repo}"]
     assert list(scratch.iterdir()) == []
 
@@ -121,7 +124,7 @@ def test_an_interrupted_gate_removes_its_worktree(repo, in_repo, tmp_path, capsy
         assert (tree / "impls").is_dir()  # the worktree exists while batches run
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gate, "run_batch", interrupted)
+    monkeypatch.setattr(batches, "run_batch", interrupted)
     status = gate.main(["--base", "HEAD~1", *GRID, "--out", str(tmp_path / "out")])
     assert status == 130
     assert len(started) == 1
@@ -134,13 +137,17 @@ def test_an_interrupted_gate_removes_its_worktree(repo, in_repo, tmp_path, capsy
     [
         (["--base", "no-such-rev"], "is not a commit"),
         (["--base", "HEAD", "--batches", "0"], "--batches must be >= 1"),
+        (["--base", "HEAD", "--threshold", "-1"], "--threshold must be a number > 0"),
         (["--base", "HEAD", "--kernels", "bogus"], "unknown kernel 'bogus'"),
         (["--base", "HEAD", "--sweep", "bogus"], "unknown sweep 'bogus'"),
         (["--base", "HEAD", "--out", "pyproject.toml"], "never overwritten"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(repo, in_repo, capsys, options, message):
-    status = gate.main(options)
+    try:
+        status = gate.main(options)
+    except SystemExit as stopped:  # refused by the option parser, before any git or measuring
+        status = stopped.code
     err = capsys.readouterr().err
     assert status == 2
     assert err.count("\n") == 1
@@ -171,7 +178,7 @@ def test_a_base_that_cannot_run_the_sweep_is_exit_2(repo, tmp_path, capsys, monk
 
 
 def test_batches_alternate_which_side_runs_first():
-    order = gate.batch_order(["base", "new"], 4)
+    order = batches.batch_order(["base", "new"], 4)
     assert [side for _, side in order] == ["base", "new", "new", "base"] * 2
     assert [batch for batch, _ in order] == [0, 0, 1, 1, 2, 2, 3, 3]
 
@@ -185,16 +192,15 @@ def test_pooled_batches_keep_every_round_and_take_medians_over_batches(tmp_path)
     # Each batch plans its own calls per round, compiles on its own, and runs at its own speed.
     for index, (iterations, compile_s) in enumerate(((8, 0.1), (8, 0.3), (4, 0.2))):
         path = tmp_path / f"batch-{index}.csv"
-        mine, mine_rounds = cells, rounds.assign(seconds=rounds["seconds"] * (1 + index))
+        times = {c: cells[c] * (1 + index) for c in ("min_s", "max_s", "median_s", "mean_s")}
+        mine, mine_rounds = cells.assign(**times), rounds.assign(seconds=rounds["seconds"] * (1 + index))
         if index == 2:
-            mine = cells[(cells[CELL] != pd.Series(dropped, index=CELL)).any(axis=1)]
-            mine_rounds = mine_rounds[
-                (mine_rounds[CELL] != pd.Series(dropped, index=CELL)).any(axis=1)
-            ]
+            mine = mine[(mine[CELL] != pd.Series(dropped, index=CELL)).any(axis=1)]
+            mine_rounds = mine_rounds[(mine_rounds[CELL] != pd.Series(dropped, index=CELL)).any(axis=1)]
         mine.assign(iterations=iterations, compile_s=compile_s).to_csv(path, index=False)
         mine_rounds.to_csv(tmp_path / f"batch-{index}.rounds.csv", index=False)
         paths.append(path)
-    pooled, pooled_rounds = gate.pool_batches(paths)
+    pooled, pooled_rounds = model.pool(paths)
     assert len(pooled_rounds) == 3 * len(rounds) - len(
         rounds[(rounds[CELL] == pd.Series(dropped, index=CELL)).all(axis=1)]
     )

@@ -1,4 +1,4 @@
-"""Fresh compile times of compiled kernels (bench/jit.py)."""
+"""Fresh compile times of compiled kernels (bench/run/jit.py)."""
 
 import math
 import types
@@ -6,7 +6,7 @@ import types
 import numba
 import pytest
 
-from bench import jit
+from bench.run import jit
 from impls import KERNELS, get_kernel, kernel_names, make_problem
 
 COMPILED = [name for name in kernel_names() if KERNELS[name].compiled]
@@ -78,8 +78,11 @@ def test_jitted_callees_are_compiled_afresh_too():
     # sufficient_stats calls another jitted function; a fresh copy must not reuse its compiled code.
     from impls import sufficient_stats
 
-    callees = [name for name in sufficient_stats.descend.py_func.__code__.co_names
-               if isinstance(getattr(sufficient_stats, name, None), jit.Dispatcher)]
+    callees = [
+        name
+        for name in sufficient_stats.descend.py_func.__code__.co_names
+        if isinstance(getattr(sufficient_stats, name, None), jit.Dispatcher)
+    ]
     assert callees, "sufficient_stats.descend no longer calls a jitted function: pick another kernel"
     jit.warm_up(sufficient_stats.descend)
     fresh = jit.fresh_dispatcher(sufficient_stats.descend)

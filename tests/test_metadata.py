@@ -1,11 +1,11 @@
-"""Run metadata (bench/metadata.py): columns, git state, CPU model."""
+"""Run metadata (bench/run/metadata.py): columns, git state, CPU model."""
 
 import subprocess
 from datetime import datetime, timezone
 
 import pytest
 
-from bench import metadata
+from bench.run import metadata
 
 # The metadata columns of the report contract, in order, then the appended ``env``.
 CONTRACT = [

@@ -13,15 +13,16 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
-from bench.plot import (
-    FIGURES,
-    SUMMARY,
-    build_figures,
-    default_out_dir,
-    load_report,
-    main,
-    run_metadata,
-)
+from bench.plot import main
+from bench.present.figures import FIGURES, SUMMARY, build_figures
+from bench.present.plotting import default_out_dir
+from bench.reports import model
+from bench.reports.model import run_metadata
+
+
+def load_report(path):
+    return model.load(path).cells
+
 
 DATA = Path(__file__).parent / "data"
 FIXTURE = DATA / "quick_report.csv"
@@ -212,15 +213,25 @@ def _bad_reports(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     swapped = good.assign(min_s=good["max_s"], max_s=good["min_s"])
     cases["min above median"] = (_write(tmp_path, swapped, "swap.csv"), "min_s")
     duplicated = pd.concat([good, good.iloc[:1]])
-    cases["duplicate cell"] = (_write(tmp_path, duplicated, "dup.csv"), "more than one row")
+    cases["duplicate cell"] = (_write(tmp_path, duplicated, "dup.csv"), "twice")
     return cases
 
 
 BAD_CASES = [
-    "missing", "directory", "empty", "header only", "binary", "unterminated quote",
-    "missing column", "rounds file", "non-numeric time", "fractional n", "negative time",
-    "min above median", "duplicate cell",
-]  # fmt: skip
+    "missing",
+    "directory",
+    "empty",
+    "header only",
+    "binary",
+    "unterminated quote",
+    "missing column",
+    "rounds file",
+    "non-numeric time",
+    "fractional n",
+    "negative time",
+    "min above median",
+    "duplicate cell",
+]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
@@ -269,12 +280,12 @@ def test_command_line_bad_report_without_traceback(tmp_path):
 def test_a_disk_that_refuses_the_figures_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     import errno
 
-    from bench import plot
+    from bench.present import figures
 
-    def full_disk(path, write):
+    def full_disk(path, content, replace):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(plot, "_write_atomically", full_disk)
+    monkeypatch.setattr(figures, "write_atomic", full_disk)
     out = tmp_path / "figs"
     assert main([str(FIXTURE), "--out", str(out)]) == 2
     captured = capsys.readouterr()

@@ -1,4 +1,4 @@
-"""The report writer (bench/report.py): columns, types, statistics, atomic and never-overwriting writes."""
+"""Writing reports (bench/reports): columns, types, statistics, atomic and never-overwriting writes."""
 
 import math
 import os
@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from bench import report
+from bench.reports import files, frames
 
 # The report contract, in order: statistics and compile time, then the run metadata.
 CELL_COLUMNS = [
@@ -42,21 +42,21 @@ METADATA = {
     "env": "none",
 }
 RESULTS = [
-    report.CellResult("python_loop", 10, 10, (4e-3, 1e-3, 3e-3, 2e-3)),
-    report.CellResult("numba", 10, 10, (2e-6, 1e-6, 3e-6), iterations=100),
-    report.CellResult("numba", 1000, 100, (5e-4, 6e-4, 4e-4)),
+    frames.CellResult("python_loop", 10, 10, (4e-3, 1e-3, 3e-3, 2e-3)),
+    frames.CellResult("numba", 10, 10, (2e-6, 1e-6, 3e-6), iterations=100),
+    frames.CellResult("numba", 1000, 100, (5e-4, 6e-4, 4e-4)),
 ]
 COMPILE_S = {"numba": 0.5, "python_loop": None}
 
 
 @pytest.fixture
 def cells():
-    return report.cells_frame(RESULTS, COMPILE_S, METADATA)
+    return frames.cells_frame(RESULTS, COMPILE_S, METADATA)
 
 
 @pytest.fixture
 def rounds():
-    return report.rounds_frame(RESULTS)
+    return frames.rounds_frame(RESULTS)
 
 
 def test_cells_have_the_contract_columns_in_order(cells):
@@ -95,7 +95,7 @@ def test_rounds_are_long_form_per_call_seconds(rounds):
 
 
 def test_written_files_read_back_with_their_types(tmp_path, cells, rounds):
-    written = report.write(tmp_path / "run.csv", cells, rounds)
+    written = files.write(tmp_path / "run.csv", cells, rounds)
     assert written == tmp_path / "run.csv"
     back = pd.read_csv(written)
     assert list(back.columns) == list(cells.columns)
@@ -114,22 +114,22 @@ def test_written_files_read_back_with_their_types(tmp_path, cells, rounds):
 def test_reports_get_the_permissions_of_any_new_file(tmp_path, cells, rounds):
     umask = os.umask(0o022)
     try:
-        written = report.write(tmp_path / "run.csv", cells, rounds)
+        written = files.write(tmp_path / "run.csv", cells, rounds)
     finally:
         os.umask(umask)
     assert written.stat().st_mode & 0o777 == 0o644
-    assert report.rounds_path(written).stat().st_mode & 0o777 == 0o644
+    assert files.rounds_path(written).stat().st_mode & 0o777 == 0o644
 
 
 def test_missing_folders_are_created(tmp_path, cells, rounds):
-    written = report.write(tmp_path / "a" / "b" / "run.csv", cells, rounds)
+    written = files.write(tmp_path / "a" / "b" / "run.csv", cells, rounds)
     assert written.exists()
 
 
 def test_an_existing_report_is_never_overwritten(tmp_path, cells, rounds):
     (tmp_path / "run.csv").write_text("old report\n")
     (tmp_path / "run-1.rounds.csv").write_text("old rounds\n")
-    written = report.write(tmp_path / "run.csv", cells, rounds)
+    written = files.write(tmp_path / "run.csv", cells, rounds)
     assert written == tmp_path / "run-2.csv"
     assert (tmp_path / "run-2.rounds.csv").exists()
     assert (tmp_path / "run.csv").read_text() == "old report\n"
@@ -142,9 +142,9 @@ def test_a_file_appearing_after_the_check_is_not_overwritten(tmp_path, cells, ro
     # Another process creates the report between our look and our write: the final step must fail
     # rather than replace it, and the report goes to the next free name.
     (tmp_path / "run.csv").write_text("theirs\n")
-    real = report.existing_files
-    monkeypatch.setattr(report, "existing_files", lambda path: [] if path.name == "run.csv" else real(path))
-    written = report.write(tmp_path / "run.csv", cells, rounds)
+    real = files.existing_files
+    monkeypatch.setattr(files, "existing_files", lambda path: [] if path.name == "run.csv" else real(path))
+    written = files.write(tmp_path / "run.csv", cells, rounds)
     assert written == tmp_path / "run-1.csv"
     assert (tmp_path / "run.csv").read_text() == "theirs\n"
     assert not (tmp_path / "run.rounds.csv").exists()  # its half of the pair was taken back
@@ -162,39 +162,39 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, cells, rounds, monkeypa
             raise OSError(28, "No space left on device")
         return real_fsync(fd)
 
-    monkeypatch.setattr(report.os, "fsync", disk_full_on_the_report)
+    monkeypatch.setattr(files.os, "fsync", disk_full_on_the_report)
     with pytest.raises(OSError, match="No space left"):
-        report.write(tmp_path / "run.csv", cells, rounds)
+        files.write(tmp_path / "run.csv", cells, rounds)
     assert os.listdir(tmp_path) == []  # no report, no orphaned rounds file, no temporary file
 
 
 def test_rounds_path_replaces_the_csv_suffix(tmp_path):
-    assert report.rounds_path(tmp_path / "r.csv") == tmp_path / "r.rounds.csv"
+    assert files.rounds_path(tmp_path / "r.csv") == tmp_path / "r.rounds.csv"
     with pytest.raises(ValueError, match=r"\.csv"):
-        report.rounds_path(tmp_path / "r.txt")
+        files.rounds_path(tmp_path / "r.txt")
 
 
 def test_existing_files_names_both_halves(tmp_path):
-    assert report.existing_files(tmp_path / "r.csv") == []
+    assert files.existing_files(tmp_path / "r.csv") == []
     (tmp_path / "r.rounds.csv").write_text("")
-    assert report.existing_files(tmp_path / "r.csv") == [tmp_path / "r.rounds.csv"]
+    assert files.existing_files(tmp_path / "r.csv") == [tmp_path / "r.rounds.csv"]
 
 
 def test_default_path_is_the_run_id_under_results(tmp_path):
-    assert report.default_path(tmp_path, METADATA["run_id"]) == tmp_path / f"{METADATA['run_id']}.csv"
+    assert files.default_path(tmp_path, METADATA["run_id"]) == tmp_path / f"{METADATA['run_id']}.csv"
 
 
 def test_no_results_give_empty_frames_with_the_columns():
-    assert list(report.cells_frame([], {}, METADATA).columns) == [*CELL_COLUMNS, *METADATA, "iterations"]
-    assert report.rounds_frame([]).empty
+    assert list(frames.cells_frame([], {}, METADATA).columns) == [*CELL_COLUMNS, *METADATA, "iterations"]
+    assert frames.rounds_frame([]).empty
 
 
 def test_times_stream_divide_by_the_stream_median_of_the_same_cell():
     results = [
-        report.CellResult("numba", 10, 10, (4e-6, 4e-6, 4e-6)),
-        report.CellResult("stream", 10, 10, (1e-6, 1e-6, 1e-6)),
-        report.CellResult("numba", 1000, 10, (8e-6, 8e-6, 8e-6)),  # no stream timed in this cell
+        frames.CellResult("numba", 10, 10, (4e-6, 4e-6, 4e-6)),
+        frames.CellResult("stream", 10, 10, (1e-6, 1e-6, 1e-6)),
+        frames.CellResult("numba", 1000, 10, (8e-6, 8e-6, 8e-6)),  # no stream timed in this cell
     ]
-    frame = report.cells_frame(results, {}, METADATA)
+    frame = frames.cells_frame(results, {}, METADATA)
     assert frame["x_stream"].tolist()[:2] == [4.0, 1.0]
     assert math.isnan(frame["x_stream"].iloc[2])  # absent, not zero

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.scaling import (
+from bench.analysis.scaling import (
     FULL_TERMS,
     SIMPLE_TERMS,
     at_a_glance,
@@ -19,7 +19,6 @@ from bench.scaling import (
     fit_model,
     fit_scaling,
     loglog_slopes,
-    nonnegative_lstsq,
     relative_to,
 )
 
@@ -34,8 +33,7 @@ def _grid() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _model(coef: dict[str, float], n: np.ndarray, epochs: np.ndarray) -> np.ndarray:
-    regressors = {"overhead_s": 1.0, "per_sample_s": n, "per_epoch_s": epochs,
-                  "per_update_s": n * epochs}  # fmt: skip
+    regressors = {"overhead_s": 1.0, "per_sample_s": n, "per_epoch_s": epochs, "per_update_s": n * epochs}
     return sum(value * regressors[term] for term, value in coef.items())
 
 
@@ -47,8 +45,12 @@ def _standard_errors(terms: tuple[str, ...], coef: dict, n, epochs) -> dict[str,
     regression), which is what bounds how far the estimates may land from the truth.
     """
     t = _model(coef, n, epochs)
-    regressors = {"overhead_s": np.ones_like(n), "per_sample_s": n, "per_epoch_s": epochs,
-                  "per_update_s": n * epochs}  # fmt: skip
+    regressors = {
+        "overhead_s": np.ones_like(n),
+        "per_sample_s": n,
+        "per_epoch_s": epochs,
+        "per_update_s": n * epochs,
+    }
     scaled = np.column_stack([regressors[term] / t for term in terms])
     cov = NOISE**2 * np.linalg.inv(scaled.T @ scaled)
     return dict(zip(terms, np.sqrt(np.diag(cov)), strict=True))
@@ -60,23 +62,37 @@ def _report(models: dict[str, dict[str, float]], noise: float = 0.0, seed: int =
     rows = []
     n, epochs = _grid()
     for kernel, coef in models.items():
-        median = _model(coef, n, epochs) * rng.lognormal(0.0, noise, n.size) if noise else (
-            _model(coef, n, epochs)
-        )  # fmt: skip
+        median = (
+            _model(coef, n, epochs) * rng.lognormal(0.0, noise, n.size)
+            if noise
+            else (_model(coef, n, epochs))
+        )
         rows += [
-            {"kernel": kernel, "n": int(ni), "epochs": int(ei), "min_s": m * 0.99,
-             "median_s": m, "max_s": m * 1.01}
+            {
+                "kernel": kernel,
+                "n": int(ni),
+                "epochs": int(ei),
+                "min_s": m * 0.99,
+                "median_s": m,
+                "max_s": m * 1.01,
+            }
             for ni, ei, m in zip(n, epochs, median, strict=True)
-        ]  # fmt: skip
+        ]
     return pd.DataFrame(rows)
 
 
 def _cells(kernel: str, n, median, epochs=10, spread: float = 0.0) -> list[dict]:
     return [
-        {"kernel": kernel, "n": ni, "epochs": epochs, "min_s": m * (1 - spread), "median_s": m,
-         "max_s": m * (1 + spread)}
+        {
+            "kernel": kernel,
+            "n": ni,
+            "epochs": epochs,
+            "min_s": m * (1 - spread),
+            "median_s": m,
+            "max_s": m * (1 + spread),
+        }
         for ni, m in zip(n, median, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 # --- fits ------------------------------------------------------------------------------------
@@ -120,19 +136,6 @@ def test_full_model_recovers_a_per_epoch_cost_within_the_noise():
     assert coef["per_sample_s"] >= 0
 
 
-def test_nonnegative_lstsq_meets_the_optimality_conditions():
-    rng = np.random.default_rng(5)
-    for _ in range(20):
-        design = rng.normal(size=(12, 4))
-        target = rng.normal(size=12)
-        x = nonnegative_lstsq(design, target)
-        gradient = design.T @ (design @ x - target)
-        assert np.all(x >= 0)
-        # KKT: zero gradient along free coefficients, no descent direction into the feasible set.
-        assert np.allclose(gradient[x > 0], 0, atol=1e-9)
-        assert np.all(gradient[x == 0] >= -1e-9)
-
-
 def test_overhead_below_resolution_is_zero_not_negative():
     n, epochs = _grid()
     rng = np.random.default_rng(3)
@@ -174,9 +177,10 @@ def test_fit_scaling_tells_which_model_describes_each_kernel():
 
 def test_fit_scaling_says_when_a_kernel_has_too_few_cells():
     report = pd.DataFrame(
-        _cells("lonely", [100], [1e-5]) + _cells("pair", [100, 1000], [1e-5, 1e-4])
+        _cells("lonely", [100], [1e-5])
+        + _cells("pair", [100, 1000], [1e-5, 1e-4])
         + _cells("enough", [10, 100, 1000], [2e-6, 1e-5, 1e-4])
-    )  # fmt: skip
+    )
     fits = fit_scaling(report).set_index("kernel")
     for kernel in ("lonely", "pair"):
         assert "not enough cells" in fits.loc[kernel, "note"]
@@ -193,7 +197,7 @@ def test_relative_to_gives_ratio_and_the_band_the_ranges_allow():
     report = pd.DataFrame(
         _cells("ref", [10, 100], [1e-5, 2e-5], spread=0.1)
         + _cells("k", [10, 100, 1000], [2e-6, 1e-5, 1e-4], spread=0.2)
-    )  # fmt: skip
+    )
     ratios = relative_to(report, "ref")
     assert list(ratios["kernel"]) == ["k", "k"]  # N=1000 has no reference; ref is left out
     assert ratios["ratio"].tolist() == pytest.approx([0.2, 0.5])
@@ -207,7 +211,7 @@ def test_fastest_per_cell_ignores_probes_and_flags_unclear_wins():
         + _cells("fast", [10, 100], [1e-6, 1e-5], spread=0.3)
         + _cells("close", [10, 100], [1.1e-6, 5e-5], spread=0.3)
         + _cells("stream", [10, 100], [1e-7, 1e-7])
-    )  # fmt: skip
+    )
     table = fastest_per_cell(report).set_index("n")
     assert table["fastest"].tolist() == ["fast", "fast"]
     assert table.loc[10, "runner_up"] == "close"
@@ -285,14 +289,25 @@ def test_crossover_within_the_spread_is_marked_unresolved():
 
 def test_at_a_glance_picks_the_largest_python_loop_cell_and_the_largest_cell():
     def row(kernel, n, epochs, seconds):
-        return {"kernel": kernel, "n": n, "epochs": epochs, "min_s": seconds, "median_s": seconds,
-                "max_s": seconds}
+        return {
+            "kernel": kernel,
+            "n": n,
+            "epochs": epochs,
+            "min_s": seconds,
+            "median_s": seconds,
+            "max_s": seconds,
+        }
 
-    report = pd.DataFrame([
-        row("python_loop", 10, 100, 1e-3), row("python_loop", 1_000, 10, 1e-2),  # 1e3 vs 1e4 updates
-        row("fast", 10, 100, 1e-5), row("fast", 1_000, 10, 1e-4), row("fast", 10**6, 10, 4e-3),
-        row("stream", 10**6, 10, 2e-3),
-    ])  # fmt: skip
+    report = pd.DataFrame(
+        [
+            row("python_loop", 10, 100, 1e-3),
+            row("python_loop", 1_000, 10, 1e-2),  # 1e3 vs 1e4 updates
+            row("fast", 10, 100, 1e-5),
+            row("fast", 1_000, 10, 1e-4),
+            row("fast", 10**6, 10, 4e-3),
+            row("stream", 10**6, 10, 2e-3),
+        ]
+    )
     glance = at_a_glance(report).set_index("kernel")
     # Reference cell: python_loop's largest N·epochs (1000 × 10), where fast is 100x faster.
     assert (glance.loc["fast", "ref_n"], glance.loc["fast", "ref_epochs"]) == (1_000, 10)

@@ -1,14 +1,22 @@
-"""The wording of crossovers in summary.md (bench.summary_md)."""
+"""The wording of crossovers in summary.md (bench.present.summary_md)."""
 
 from __future__ import annotations
 
-from bench.summary_md import crossover_text
+from bench.present.summary_md import crossover_text
 
 
 def _row(**changes):
-    row = {"kernel_a": "a", "kernel_b": "b", "n_min": 10, "n_max": 10_000, "crossings": [],
-           "faster_first": "a", "speedup_min": 2.0, "speedup_max": 40.0,
-           "resolved": True}  # fmt: skip
+    row = {
+        "kernel_a": "a",
+        "kernel_b": "b",
+        "n_min": 10,
+        "n_max": 10_000,
+        "crossings": [],
+        "faster_first": "a",
+        "speedup_min": 2.0,
+        "speedup_max": 40.0,
+        "resolved": True,
+    }
     row.update(changes)
     return row
 

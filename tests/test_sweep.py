@@ -1,18 +1,16 @@
-"""The sweep grids and the validation of the sweep's options (bench/sweep.py)."""
+"""The sweep grids and the validation of the sweep's options (bench/run/sweep.py)."""
 
 import re
 
 import pytest
 
-from bench import sweep
+from bench.run import sweep
 
 KERNELS = ("python_loop", "numpy", "numba")
 
 
 def resolve(**options):
-    given = dict.fromkeys(
-        ("sweep", "n", "epochs", "kernels", "python_budget", "seconds_per_benchmark")
-    )
+    given = dict.fromkeys(("sweep", "n", "epochs", "kernels", "python_budget", "seconds_per_benchmark"))
     given.update(options)
     return sweep.resolve(**given, available=KERNELS, unavailable={"jax": "install jax"})
 

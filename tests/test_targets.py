@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from bench import targets
+from bench.analysis import targets as target_rules
+from bench.present.targets import render as render_targets
 
 
 def _report(rows):
@@ -19,17 +21,21 @@ def _verdict(verdicts, word):
 
 
 MEETS_ALL = [
-    ("stream", 100_000, 10, 1.0), ("numba_simd", 100_000, 10, 1.1),
-    ("stream", 1_000_000, 10, 1.0), ("numba_simd", 1_000_000, 10, 1.0),
+    ("stream", 100_000, 10, 1.0),
+    ("numba_simd", 100_000, 10, 1.1),
+    ("stream", 1_000_000, 10, 1.0),
+    ("numba_simd", 1_000_000, 10, 1.0),
     ("numba_parallel", 1_000_000, 10, 0.5),
-    ("sufficient_stats", 100_000, 10, 0.010), ("sufficient_stats", 100_000, 100, 0.012),
-    ("jax", 100_000, 10, 0.05), ("numpy_fast", 100_000, 10, 2.9),
+    ("sufficient_stats", 100_000, 10, 0.010),
+    ("sufficient_stats", 100_000, 100, 0.012),
+    ("jax", 100_000, 10, 0.05),
+    ("numpy_fast", 100_000, 10, 2.9),
     ("numba_parallel", 100_000, 10, 0.02),  # the fastest kernel reading all data: jax 2.5x slower
-]  # fmt: skip
+]
 
 
 def test_a_report_that_meets_every_target():
-    verdicts = targets.evaluate(_report(MEETS_ALL))
+    verdicts = target_rules.evaluate(_report(MEETS_ALL))
     assert [v.met for v in verdicts] == [True] * 6
     # The fastest kernel at N = 10^5 is sufficient_stats (0.01 s): jax is 5x slower.
     assert _verdict(verdicts, "fastest kernel ≥").cells == ((100_000, 10, pytest.approx(5.0)),)
@@ -50,17 +56,17 @@ def test_a_report_that_meets_every_target():
 )
 def test_each_target_can_be_missed(kernel, n, epochs, slower, word):
     rows = [row if row[:3] != (kernel, n, epochs) else (kernel, n, epochs, slower) for row in MEETS_ALL]
-    verdicts = targets.evaluate(_report(rows))
+    verdicts = target_rules.evaluate(_report(rows))
     assert _verdict(verdicts, word).met is False
     # jax at 0.015 s is also faster than the fastest kernel reading all data (0.02 s): two misses.
     assert sum(v.met is False for v in verdicts) == (2 if kernel == "jax" else 1)
-    assert "<- misses" in targets.render(verdicts)
+    assert "<- misses" in render_targets(verdicts)
 
 
 def test_a_report_without_the_kernels_says_so_rather_than_passing():
-    verdicts = targets.evaluate(_report([("numpy", 10, 10, 1e-4), ("numba", 10, 10, 1e-6)]))
+    verdicts = target_rules.evaluate(_report([("numpy", 10, 10, 1e-4), ("numba", 10, 10, 1e-6)]))
     assert [v.met for v in verdicts] == [None] * 6
-    assert targets.render(verdicts).count("no data in this report") == 6
+    assert render_targets(verdicts).count("no data in this report") == 6
 
 
 def test_unreadable_report_is_one_line_and_exit_2(tmp_path, capsys):

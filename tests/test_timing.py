@@ -1,8 +1,8 @@
-"""Warm-up, cost estimate and round plans of the benchmarks (bench/timing.py), on a fake clock."""
+"""Warm-up, cost estimate and round plans of the benchmarks (bench/run/timing.py), on a fake clock."""
 
 import pytest
 
-from bench import timing
+from bench.run import timing
 
 
 class FakeClock:

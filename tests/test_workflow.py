@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench import sweep
+from bench.run import sweep
 
 PROJECT = Path(__file__).resolve().parents[1]
 WORKFLOW = PROJECT / ".github" / "workflows" / "benchmarks.yml"

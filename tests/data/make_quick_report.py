@@ -1,6 +1,6 @@
 """Write tests/data/quick_report.csv and .rounds.csv: a synthetic report in the contract's format.
 
-The grid and python_loop's budget are the quick sweep's (bench/sweep.py). The timings are made up,
+The grid and python_loop's budget are the quick sweep's (bench/run/sweep.py). The timings are made up,
 not measured: each kernel's rounds come from a cost model t = overhead + per_epoch·epochs +
 per_update·N·epochs (magnitudes like a laptop's) times lognormal noise with a fixed seed, so the
 files are the same on every run. The host and CPU fields say so, so nobody mistakes the fixture for

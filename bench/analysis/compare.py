@@ -1,0 +1,360 @@
+"""Compare two reports cell by cell, with statistics that do not cry wolf.
+
+``compare(base, new)`` returns a ``Comparison``: per cell (kernel, n, epochs) the ratio of times
+new/base with a simultaneous confidence interval and a verdict, ``slower``, ``faster`` or ``no
+significant change``. The method (batches as the unit of replication, a floor on the between-run
+spread, moderated variances, disturbed batches set aside, one-sided Bonferroni tests) is written
+once, in docs/comparing.md; the comments here say why each piece is there. Rendering lives in
+``bench.present.comparison``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from bench.reports.model import Report
+from bench.reports.schema import CELL, PROBE_KERNELS, ReportError, cell_name
+
+_KEY = list(CELL)
+#: A normal sample's standard deviation over its median absolute deviation (1.4826). The deviations
+#: are taken from each side's own median before they are pooled, so scipy's
+#: ``median_abs_deviation``, which re-centres its input, does not apply; its "normal" scale does.
+_MAD_TO_SD = 1 / float(stats.norm.ppf(0.75))
+
+#: Smallest relative change reported as a change (10%).
+DEFAULT_THRESHOLD = 0.10
+#: Family-wise false-alarm rate per direction: the chance that a comparison of unchanged code flags
+#: any cell slower (and, apart, the chance that it flags any cell faster).
+DEFAULT_ALPHA = 0.05
+#: Standard deviation of the log of one run's median of a cell between runs of unchanged code, beyond
+#: the within-run uncertainty of that median: the floor of the between-run spread, all there is to go
+#: on when a report has a single batch. Chosen from the committed A/A evidence so that single-batch
+#: comparisons keep their false-alarm rate near alpha (docs/comparing.md); measured on one machine
+#: class: check yours with ``python -m bench.aa``.
+BETWEEN_RUN_SD = 0.08
+#: A batch further than this many robust standard deviations from its side's median of the same
+#: cell is set aside as disturbed (see the module docstring).
+OUTLIER_SDS = 5.0
+#: Fewest batches of a cell on one side for outliers to be sought. Below it a median and a MAD say
+#: too little about what is ordinary: the MAD runs low and ordinary batches get cut.
+OUTLIER_MIN_BATCHES = 10
+#: Degrees of freedom of an interval whose spread is the floor: a measured figure is worth many,
+#: unlike an estimate from the few batches at hand.
+FLOOR_DF = 30
+
+
+SLOWER, FASTER, UNCHANGED = "slower", "faster", "no significant change"
+ADDED, REMOVED = "added", "removed"
+#: The verdict of a probe's cell (``stream``): it measures the machine, not the code, so a change in it
+#: is drift, never a regression; it is shown, and left out of the table's false-alarm control.
+PROBE = "probe, not judged"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The computed comparison; renderers only format it.
+
+    ``table`` is tidy, one row per cell in either report, with columns kernel, n, epochs, verdict,
+    base_s, new_s (geometric mean over batches of each batch's median seconds), ratio (new_s /
+    base_s), ci_low, ci_high (simultaneous interval on the ratio), p_value (one-sided, in the
+    direction of the ratio, per cell), significant, smallest_slower (the least ratio that this
+    cell's spread would let it call slower), base_batches, new_batches (batches used),
+    base_rounds, new_rounds (their rounds), base_outliers, new_outliers (disturbed batches set
+    aside). Cells in only one report have verdict "added" or "removed" and NaN statistics.
+    """
+
+    table: pd.DataFrame
+    geomeans: pd.DataFrame
+    threshold: float
+    alpha: float
+    confidence: float
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        """The cells found slower."""
+        return self.table[self.table["verdict"] == SLOWER]
+
+
+def compare(
+    base: Report,
+    new: Report,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    between_run_sd: float = BETWEEN_RUN_SD,
+    floor_df: float = FLOOR_DF,
+) -> Comparison:
+    """Compare ``new`` against ``base``; ReportError when they have no cell in common."""
+    _check_fraction("threshold", threshold, upper=None)
+    _check_fraction("alpha", alpha, upper=1.0)
+    _check_fraction("between_run_sd", between_run_sd, upper=None)
+    base_cells = base.batches[_KEY].drop_duplicates()
+    new_cells = new.batches[_KEY].drop_duplicates()
+    common = base_cells.merge(new_cells, on=_KEY)
+    if common.empty:
+        raise ReportError(f"{base.path} and {new.path} have no cell (kernel, n, epochs) in common")
+
+    judged = common[~common["kernel"].isin(PROBE_KERNELS)]
+    if judged.empty:
+        raise ReportError(
+            f"{base.path} and {new.path} have only probe cells ({', '.join(PROBE_KERNELS)}) in common"
+        )
+    statistics = functools.partial(
+        cell_statistics, threshold=threshold, between_run_sd=between_run_sd, floor_df=floor_df
+    )
+    cells = statistics(base.batches.merge(judged, on=_KEY), new.batches.merge(judged, on=_KEY), alpha=alpha)
+    probes = common[common["kernel"].isin(PROBE_KERNELS)]
+    if len(probes):
+        # Same interval as a kernel cell's, at the same simultaneous level, for reading machine drift.
+        probe_cells = statistics(
+            base.batches.merge(probes, on=_KEY),
+            new.batches.merge(probes, on=_KEY),
+            alpha=alpha * len(probes) / len(cells),
+        ).assign(verdict=PROBE, smallest_slower=np.nan)
+        cells_shown = pd.concat([cells, probe_cells], ignore_index=True)
+    else:
+        cells_shown = cells
+    only = base_cells.merge(new_cells, on=_KEY, how="outer", indicator=True)
+    lonely = only[only["_merge"] != "both"].copy()
+    lonely["verdict"] = np.where(lonely["_merge"] == "left_only", REMOVED, ADDED)
+    lonely = lonely.drop(columns="_merge")
+    parts = [cells_shown] + ([lonely] if len(lonely) else [])
+    table = pd.concat(parts, ignore_index=True).sort_values(_KEY, ignore_index=True)
+
+    notes = [
+        f"{label} {side.path}: no rounds file; the comparison uses its summary columns (one median per cell)"
+        for label, side in (("base", base), ("new", new))
+        if side.source == "summary"
+    ]
+    disturbed = cells[(cells["base_outliers"] > 0) | (cells["new_outliers"] > 0)]
+    if len(disturbed):
+        named = [
+            f"{cell_name(row)} ({row.base_outliers} base, {row.new_outliers} new)"
+            for row in disturbed.head(5).itertuples()
+        ]
+        more = f" and {len(disturbed) - 5} more cells" if len(disturbed) > 5 else ""
+        total = int(disturbed["base_outliers"].sum() + disturbed["new_outliers"].sum())
+        notes.append(
+            f"{total} disturbed batch(es) set aside, more than {OUTLIER_SDS:g} robust SDs from "
+            f"their side's median: {', '.join(named)}{more}"
+        )
+    if cells["base_batches"].max() == 1 and cells["new_batches"].max() == 1:
+        notes.append(
+            f"one batch per report: the intervals rest on an assumed between-run spread of "
+            f"{between_run_sd:.0%}, right only on a quiet machine (check it with python -m "
+            "bench.aa); python -m bench.gate measures several batches and sees the real spread"
+        )
+    return Comparison(
+        table=table,
+        geomeans=geometric_means(cells),
+        threshold=threshold,
+        alpha=alpha,
+        confidence=1 - 2 * alpha / len(cells),
+        warnings=_metadata_warnings(base, new),
+        notes=notes,
+    )
+
+
+def cell_statistics(
+    base: pd.DataFrame,
+    new: pd.DataFrame,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    between_run_sd: float = BETWEEN_RUN_SD,
+    floor_df: float = FLOOR_DF,
+) -> pd.DataFrame:
+    """Ratio, simultaneous interval, p-value and verdict per cell from per-batch log medians.
+
+    ``base`` and ``new`` have one row per (kernel, n, epochs, batch) with ``log_median``,
+    ``within_var`` and ``rounds``, for the same cells. See the module docstring for the method.
+    """
+    side = {}
+    split = set_aside_outliers(base, new, between_run_sd)
+    for label, (frame, outliers) in zip(("base", "new"), split, strict=True):
+        grouped = frame.groupby(_KEY, sort=True)
+        summary = grouped.agg(
+            mean=("log_median", "mean"),
+            batches=("log_median", "size"),
+            within=("within_var", "mean"),
+            rounds=("rounds", "sum"),
+        )
+        deviations = frame["log_median"] - grouped["log_median"].transform("mean")
+        summary["ss"] = (deviations**2).groupby([frame[c] for c in _KEY]).sum()
+        summary["outliers"] = (
+            outliers.groupby(_KEY).size().reindex(summary.index, fill_value=0).astype("int64")
+        )
+        side[label] = summary
+    b, w = side["base"], side["new"]
+    cells = b.index
+
+    # Under "no change" both runs scatter alike: pool their sums of squares. Rounds within a run
+    # understate the spread between runs, so the variance never goes below the floor (assumed
+    # between-run spread plus the medians' own within-run uncertainty); batches scattering more than
+    # that speak for themselves, with their own degrees of freedom.
+    floor = between_run_sd**2 + (b["within"] + w["within"]) / 2
+    data_df = b["batches"] + w["batches"] - 2
+    observed = (b["ss"] + w["ss"]) / data_df.where(data_df > 0)
+    # A handful of batches estimates a cell's variance poorly (its t has few degrees of freedom
+    # and a wide interval). The table's other cells say what variances look like here: shrink each
+    # cell's variance toward theirs (empirical Bayes, Smyth's moderated t), which gains degrees of
+    # freedom where the cells agree and changes little where they scatter widely.
+    moderated, df = _moderate(observed, data_df)
+    above = moderated > floor  # False where there is no data (NaN)
+    var = moderated.where(above, floor)
+    df = df.where(above, floor_df).astype(float)
+    se = np.sqrt(var * (1 / b["batches"] + 1 / w["batches"]))
+    diff = w["mean"] - b["mean"]
+    t_stat = diff / se
+    # One-sided in the direction observed: each direction is its own family at level alpha.
+    p_value = stats.t.sf(np.abs(t_stat), df)
+    m = len(cells)
+    t_crit = stats.t.ppf(1 - alpha / m, df)
+    significant = p_value < alpha / m
+    big = math.log1p(threshold)
+    verdict = np.where(
+        significant & (diff >= big),
+        SLOWER,
+        np.where(significant & (diff <= -big), FASTER, UNCHANGED),
+    )
+    out = pd.DataFrame(
+        {
+            "verdict": verdict,
+            "base_s": np.exp(b["mean"]),
+            "new_s": np.exp(w["mean"]),
+            "ratio": np.exp(diff),
+            "ci_low": np.exp(diff - t_crit * se),
+            "ci_high": np.exp(diff + t_crit * se),
+            "p_value": p_value,
+            "significant": significant,
+            # The verdict's two conditions, solved for the ratio: the least slowdown this cell's
+            # spread lets it call "slower" (its resolution).
+            "smallest_slower": np.exp(np.maximum(big, t_crit * se)),
+            "base_batches": b["batches"],
+            "new_batches": w["batches"],
+            "base_rounds": b["rounds"],
+            "new_rounds": w["rounds"],
+            "base_outliers": b["outliers"],
+            "new_outliers": w["outliers"],
+        },
+        index=cells,
+    )
+    return out.reset_index()
+
+
+def set_aside_outliers(
+    base: pd.DataFrame, new: pd.DataFrame, between_run_sd: float = BETWEEN_RUN_SD
+) -> tuple[tuple[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]:
+    """Split each side's per-batch rows into (kept, outliers); see the module docstring.
+
+    A batch is an outlier when its side has at least ``OUTLIER_MIN_BATCHES`` batches of its cell
+    and its log median is more than ``OUTLIER_SDS`` times the cell's scale from the median of them.
+    The scale is max(1.4826 · MAD, ``between_run_sd``), the MAD taken over both sides' absolute
+    deviations from their own medians: twice the batches of one side, so a cell whose few batches
+    happen to agree closely does not get a scale small enough to cut into its ordinary scatter.
+    Where half a side's batches of a cell or more would be outliers, none are: every cell keeps most
+    of its batches, and a side split in two is not cut down to one of its halves.
+    """
+    deviations = []
+    for frame in (base, new):
+        log_median = frame["log_median"]
+        centre = log_median.groupby([frame[c] for c in _KEY]).transform("median")
+        deviations.append((log_median - centre).abs())
+    both = pd.concat(
+        [frame[_KEY].assign(deviation=d) for frame, d in zip((base, new), deviations, strict=True)]
+    )
+    mad = both.groupby(_KEY)["deviation"].median().rename("mad")
+    result = []
+    for frame, deviation in zip((base, new), deviations, strict=True):
+        scale = np.maximum(_MAD_TO_SD * frame[_KEY].join(mad, on=_KEY)["mad"], between_run_sd)
+        count = frame.groupby(_KEY)["log_median"].transform("size")
+        outlier = (count >= OUTLIER_MIN_BATCHES) & (deviation > OUTLIER_SDS * scale)
+        # A side whose batches split into two far-apart groups is not "mostly ordinary": keep it all.
+        outlier &= 2 * outlier.groupby([frame[c] for c in _KEY]).transform("sum") < count
+        result.append((frame[~outlier], frame[outlier]))
+    return result[0], result[1]
+
+
+def _moderate(variance: pd.Series, df: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each cell's variance shrunk toward a prior fitted to all cells, and its degrees of freedom.
+
+    The prior is a scaled inverse chi-square (s0², d0) fitted by moments of log variances (Smyth,
+    2004, "Linear models and empirical Bayes methods", eqs. 5-6); the posterior variance is
+    ``(d0·s0² + d·s²) / (d0 + d)`` with ``d0 + d`` degrees of freedom. With fewer than three cells
+    with data, or variances more scattered than the prior allows, the cells keep their own.
+    """
+    usable = (df > 0) & (variance > 0)
+    if usable.sum() < 3:
+        return variance, df.astype(float)
+    d = df[usable].astype(float)
+    e = np.log(variance[usable]) - special.digamma(d / 2) + np.log(d / 2)
+    excess = float(e.var(ddof=1) - special.polygamma(1, d / 2).mean())
+    # No more scatter than sampling explains: in effect one common variance (d0 very large).
+    d0 = 1e6 if excess <= 0 else 2 * _trigamma_inverse(excess)
+    s0 = float(np.exp(e.mean() + special.digamma(d0 / 2) - np.log(d0 / 2)))
+    moderated = variance.copy()
+    moderated[usable] = (d0 * s0 + d * variance[usable]) / (d0 + d)
+    total = df.astype(float).copy()
+    total[usable] = d0 + d
+    return moderated, total
+
+
+def _trigamma_inverse(value: float) -> float:
+    """y with trigamma(y) = value, by Newton's method as in limma's ``trigammaInverse``."""
+    if value > 1e7:
+        return 1 / math.sqrt(value)
+    if value < 1e-6:
+        return 1 / value
+    y = 0.5 + 1 / value
+    for _ in range(50):
+        tri = float(special.polygamma(1, y))
+        step = tri * (1 - tri / value) / float(special.polygamma(2, y))
+        y += step
+        if -step / y < 1e-8:
+            break
+    return y
+
+
+def geometric_means(cells: pd.DataFrame) -> pd.DataFrame:
+    """Geometric mean of the ratios per kernel and over all cells ("all"), with verdict counts."""
+    rows = []
+    groups = [(kernel, group) for kernel, group in cells.groupby("kernel", sort=False)]
+    for kernel, group in [*groups, ("all", cells)]:
+        counts = group["verdict"].value_counts()
+        rows.append(
+            {
+                "kernel": kernel,
+                "cells": len(group),
+                "geomean_ratio": float(stats.gmean(group["ratio"])),
+                SLOWER: int(counts.get(SLOWER, 0)),
+                FASTER: int(counts.get(FASTER, 0)),
+                UNCHANGED: int(counts.get(UNCHANGED, 0)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _metadata_warnings(base: Report, new: Report) -> list[str]:
+    ours, theirs = base.matched_metadata, new.matched_metadata
+    differ = [
+        f"{name} ({ours[name]} vs {theirs[name]})"
+        for name in ours
+        if name in theirs and ours[name] != theirs[name]
+    ]
+    if not differ:
+        return []
+    return ["the two runs differ in " + ", ".join(differ) + "; ratios mix the code change with the machine"]
+
+
+def _check_fraction(name: str, value: float, upper: float | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number, got {value!r}")
+    if value <= 0 or (upper is not None and value >= upper):
+        bound = f"between 0 and {upper:g}" if upper is not None else "> 0"
+        raise ValueError(f"{name} must be {bound} (exclusive), got {value!r}")

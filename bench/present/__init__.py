@@ -1,0 +1,1 @@
+"""Presentation: numbers, tables, figures and summaries drawn from the analysis layer's results."""

@@ -1,0 +1,318 @@
+"""One report model: load and validate a report, reduce it to per-batch medians, pool batches.
+
+Every reader (``bench.compare``, ``bench.plot``, ``bench.targets``, the gate, ``bench.aa``) gets its
+reports from ``load``; nothing else in ``bench`` parses a report's columns. A loaded ``Report`` holds
+the validated summary (``cells``), its run metadata, and ``batches``: one row per (cell, batch) with
+the natural log of that batch's median time, the variance of that log median from the spread of its
+rounds (``within_var``), and its round count — what comparisons work on. The batches come from the
+rounds file beside the report when there is one (``source`` "rounds"), else from the summary's
+median, IQR and rounds columns (``source`` "summary", one batch per cell), or from a batch file of
+pooled A/A evidence (``source`` "batches", see ``load_batch_file``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.reports import files, frames
+from bench.reports.schema import (
+    BATCH,
+    CELL,
+    CELL_COLUMNS,
+    MATCHED_METADATA,
+    METADATA_COLUMNS,
+    REQUIRED_COLUMNS,
+    ROUNDS_COLUMNS,
+    SUFFIX,
+    TIME_COLUMNS,
+    TRAILING_COLUMNS,
+    ReportError,
+    cell_name,
+)
+
+#: Columns of ``Report.batches``.
+BATCH_COLUMNS: tuple[str, ...] = (*CELL, BATCH, "log_median", "within_var", "rounds")
+#: Columns of a batch file: the batches of several reports, each named in ``report``.
+BATCH_FILE_COLUMNS: tuple[str, ...] = ("report", *BATCH_COLUMNS)
+
+#: Asymptotic variance of a sample median relative to the mean's, for normal data: pi/2.
+_MEDIAN_EFFICIENCY = math.pi / 2
+#: IQR of a standard normal distribution.
+_NORMAL_IQR = 1.3489795003921634
+
+
+@dataclass(frozen=True)
+class Report:
+    """A validated report: its cells, its run metadata, and its per-batch log medians."""
+
+    path: Path
+    #: The summary, one row per cell; ``kernel`` str, ``n`` and ``epochs`` int64, times float64.
+    cells: pd.DataFrame
+    #: One row per (cell, batch), columns ``BATCH_COLUMNS``.
+    batches: pd.DataFrame
+    #: The run's metadata as text by field (see ``run_metadata``).
+    metadata: dict[str, str]
+    #: Where ``batches`` came from: "rounds", "summary" or "batches".
+    source: str
+
+    def require(self, columns: Sequence[str], purpose: str) -> None:
+        """ReportError naming the columns of ``columns`` this report lacks, needed for ``purpose``."""
+        missing = [c for c in columns if c not in self.cells.columns]
+        if missing:
+            raise ReportError(f"{self.path} lacks the column(s) {', '.join(missing)} needed {purpose}")
+
+    @property
+    def matched_metadata(self) -> dict[str, str]:
+        """The metadata that must agree between two runs for their ratios to be about code alone."""
+        return {k: v for k, v in self.metadata.items() if k in MATCHED_METADATA}
+
+
+def load(path: str | Path) -> Report:
+    """Read and validate the report at ``path`` and, when it exists, its rounds file.
+
+    ReportError, in one line, for anything that is not a valid report: a missing column, a bad value
+    (named with its line), a cell twice, a rounds file that is not this report's.
+    """
+    path = Path(path)
+    summary = files.read_table(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
+    if len(missing) == len(REQUIRED_COLUMNS):
+        raise ReportError(f"{path} is not a benchmark report (none of the columns {', '.join(missing)})")
+    if missing:
+        hint = ""
+        if set(ROUNDS_COLUMNS) <= set(summary.columns):
+            hint = "; it looks like a rounds file: pass the summary report beside it"
+        raise ReportError(f"{path} is missing column(s) {', '.join(missing)}{hint}")
+    summary = _clean(summary, path, [c for c in TIME_COLUMNS if c in summary.columns])
+    for low, high in (("min_s", "median_s"), ("median_s", "max_s")):
+        if low in summary.columns and high in summary.columns:
+            _refuse(path, summary, high, ~(summary[low] <= summary[high]), f"at least {low}")
+    duplicated = summary.duplicated(list(CELL))
+    if duplicated.any():
+        raise ReportError(f"{path} has cell {cell_name(summary[duplicated].iloc[0])} twice")
+
+    extra = files.rounds_path(path) if path.name.endswith(SUFFIX) else None
+    if extra is not None and extra.exists():
+        rounds = load_rounds(extra)
+        _check_rounds_match(summary, rounds, path, extra)
+        batches = batches_from_rounds(rounds)
+        # A cell the rounds file lacks still counts, from its summary line.
+        absent = summary.merge(
+            batches[list(CELL)].drop_duplicates(), on=list(CELL), how="left", indicator=True
+        )
+        absent = absent[absent["_merge"] == "left_only"].drop(columns="_merge")
+        if len(absent):
+            batches = pd.concat([batches, batches_from_summary(absent)], ignore_index=True)
+        batches = batches.merge(summary[list(CELL)], on=list(CELL))  # cells of the summary only
+        source = "rounds"
+    else:
+        batches = batches_from_summary(summary)
+        source = "summary"
+    return Report(path=path, cells=summary, batches=batches, metadata=run_metadata(summary), source=source)
+
+
+def load_rounds(path: Path) -> pd.DataFrame:
+    """A rounds file, validated; a ``batch`` column of 0 is added when it has none."""
+    frame = files.read_table(path)
+    missing = [c for c in ROUNDS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ReportError(f"rounds file {path} is missing column(s) {', '.join(missing)}")
+    frame = _clean(frame, path, ["seconds"])
+    if BATCH not in frame.columns:
+        frame = frame.assign(**{BATCH: 0})
+    return frame
+
+
+def _clean(frame: pd.DataFrame, path: Path, time_columns: Sequence[str]) -> pd.DataFrame:
+    """Cell keys as str / int64 and positive finite times, or ReportError naming the bad value."""
+    frame = frame.copy()
+    kernel = frame["kernel"]
+    _refuse(path, frame, "kernel", kernel.isna() | (kernel.astype(str).str.strip() == ""), "a kernel name")
+    frame["kernel"] = kernel.astype(str)
+    for column in ("n", "epochs"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        # 2.0**63: the first float an int64 cannot hold (n = 1e30 must not wrap to a negative).
+        bad = values.isna() | ~np.isfinite(values) | (values != values.round())
+        bad |= (values < 1) | (values >= 2.0**63)
+        _refuse(path, frame, column, bad, "a positive integer below 2**63")
+        frame[column] = values.astype("int64")
+    for column in time_columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        _refuse(path, frame, column, ~(np.isfinite(values) & (values > 0)), "a positive number of seconds")
+        frame[column] = values.astype("float64")
+    return frame
+
+
+def _refuse(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, what: str) -> None:
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        # +2: the header is line 1 and rows count from 0.
+        raise ReportError(f"{path} line {row + 2}: {column} must be {what}, got {frame[column].iloc[row]!r}")
+
+
+def _check_rounds_match(summary: pd.DataFrame, rounds: pd.DataFrame, path: Path, extra: Path) -> None:
+    """ReportError when the rounds file beside a report is not that report's (say, a stale copy).
+
+    A report's ``median_s`` is the median of its cell's rounds (all batches pooled), so the two files
+    must agree on it for every cell they share; otherwise a comparison would judge other timings
+    than the report shows.
+    """
+    medians = rounds.groupby(list(CELL))["seconds"].median().rename("rounds_median")
+    both = summary.set_index(list(CELL))[["median_s"]].join(medians, how="inner")
+    if both.empty and len(rounds):
+        raise ReportError(f"{extra} does not match {path}: no cell in common")
+    off = ~np.isclose(both["median_s"], both["rounds_median"], rtol=1e-6, atol=0.0)
+    if off.any():
+        cell = both.index[np.flatnonzero(off)[0]]
+        row = both.loc[cell]
+        raise ReportError(
+            f"{extra} does not match {path}: {cell[0]} n={cell[1]} epochs={cell[2]} has median "
+            f"{row['rounds_median']:.6g} s in the rounds but {row['median_s']:.6g} s in the report "
+            "(a stale rounds file?)"
+        )
+
+
+def batches_from_rounds(rounds: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, batch) from raw rounds: log median and its within-batch variance."""
+    logs = rounds.assign(log_s=np.log(rounds["seconds"]))
+    grouped = logs.groupby([*CELL, BATCH], sort=True)["log_s"]
+    out = grouped.median().rename("log_median").to_frame()
+    out["rounds"] = grouped.size()
+    log_iqr = grouped.quantile(0.75) - grouped.quantile(0.25)
+    out["within_var"] = _median_variance(log_iqr, out["rounds"])
+    return out.reset_index()[list(BATCH_COLUMNS)]
+
+
+def batches_from_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """One batch per cell from the summary columns: median_s, and iqr_s and rounds when present."""
+    median = summary["median_s"].astype(float)
+    if "iqr_s" in summary.columns and "rounds" in summary.columns:
+        rounds = pd.to_numeric(summary["rounds"], errors="coerce").fillna(1).clip(lower=1)
+        # For a narrow spread, the IQR of log times is the IQR of times over the median.
+        log_iqr = pd.to_numeric(summary["iqr_s"], errors="coerce").fillna(0.0) / median
+    else:
+        rounds = pd.Series(1, index=summary.index)
+        log_iqr = pd.Series(0.0, index=summary.index)
+    out = summary[list(CELL)].copy()
+    out[BATCH] = 0
+    out["log_median"] = np.log(median)
+    out["within_var"] = _median_variance(log_iqr, rounds)
+    out["rounds"] = rounds.astype("int64")
+    return out.reset_index(drop=True)[list(BATCH_COLUMNS)]
+
+
+def _median_variance(log_iqr: pd.Series, rounds: pd.Series) -> pd.Series:
+    """Variance of a median of ``rounds`` values whose IQR is ``log_iqr`` (normal approximation)."""
+    sigma = log_iqr.astype(float) / _NORMAL_IQR
+    return (_MEDIAN_EFFICIENCY * sigma**2 / rounds.astype(float)).where(rounds > 1, 0.0)
+
+
+def run_metadata(cells: pd.DataFrame) -> dict[str, str]:
+    """The run's metadata as text by field.
+
+    The known fields present (``METADATA_COLUMNS``), then any other text column that holds one value
+    on every row (a field added later, e.g. the thread environment). Numbers outside the known
+    fields are taken for per-cell data. A field that varies (merged reports) lists its values.
+    """
+    per_cell = {*CELL_COLUMNS, *TRAILING_COLUMNS}
+    names = [c for c in METADATA_COLUMNS if c in cells.columns] + [
+        c
+        for c in cells.columns
+        if c not in METADATA_COLUMNS
+        and c not in per_cell
+        and cells[c].nunique() <= 1
+        and not pd.api.types.is_numeric_dtype(cells[c])
+    ]
+    metadata = {}
+    for name in names:
+        values = [str(v) for v in dict.fromkeys(cells[name].dropna())]
+        metadata[name] = ", ".join(values) if values else "unknown"
+    return metadata
+
+
+def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One report (cells, rounds) from the reports of several batches of the same code.
+
+    Rounds are concatenated with a ``batch`` column (0, 1, … in the order of ``paths``); the cell
+    statistics are recomputed over the pooled rounds the way a single run computes them; the
+    metadata come from the first batch, plus a ``batches`` column; compile_s and iterations (calls
+    per round, which each batch plans for itself) are the medians over batches.
+    """
+    rounds_parts, compile_parts, iteration_parts = [], [], []
+    loaded = [load(path) for path in paths]
+    for batch, one in enumerate(loaded):
+        if "compile_s" in one.cells:
+            compile_parts.append(one.cells.groupby("kernel")["compile_s"].first())
+        if "iterations" in one.cells:
+            iteration_parts.append(one.cells.set_index(list(CELL))["iterations"])
+        rounds_parts.append(load_rounds(files.rounds_path(one.path)).assign(**{BATCH: batch}))
+    rounds = pd.concat(rounds_parts, ignore_index=True)
+    compile_s = pd.concat(compile_parts, axis=1).median(axis=1) if compile_parts else pd.Series()
+    iterations = pd.concat(iteration_parts, axis=1).median(axis=1).round() if iteration_parts else pd.Series()
+    results = [
+        frames.CellResult(
+            kernel, int(n), int(epochs), tuple(group["seconds"]), int(iterations.get((kernel, n, epochs), 1))
+        )
+        for (kernel, n, epochs), group in rounds.groupby(list(CELL), sort=False)
+    ]
+    first = loaded[0].cells
+    skip = {*CELL_COLUMNS, *TRAILING_COLUMNS}
+    metadata = {c: first[c].iloc[0] for c in first.columns if c not in skip}
+    metadata["batches"] = len(paths)
+    cells = frames.cells_frame(
+        results, {k: (None if pd.isna(v) else float(v)) for k, v in compile_s.items()}, metadata
+    )
+    return cells, rounds[[*ROUNDS_COLUMNS, BATCH]]
+
+
+def write_batch_file(path: Path, reports: Mapping[str, Report]) -> None:
+    """The batches of ``reports`` (by name) in one compressed CSV: what comparisons need of them."""
+    table = pd.concat(
+        [report.batches.assign(report=name) for name, report in reports.items()], ignore_index=True
+    )[list(BATCH_FILE_COLUMNS)]
+    # Ten significant digits: far below any timing's resolution, and half the size of seventeen.
+    files.write_atomic(
+        path,
+        lambda target: table.to_csv(target, index=False, float_format="%.10g", compression="gzip"),
+        replace=False,
+    )
+
+
+def load_batch_file(path: str | Path) -> dict[str, Report]:
+    """The reports of a batch file by name, in file order; ReportError when it is not one."""
+    path = Path(path)
+    table = files.read_table(path)
+    missing = [c for c in BATCH_FILE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ReportError(f"{path} is not a batch file (missing column(s) {', '.join(missing)})")
+    table = _clean(table, path, [])
+    for column in ("log_median", "within_var"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        _refuse(
+            path,
+            table,
+            column,
+            ~np.isfinite(values) | (values < 0 if column == "within_var" else False),
+            "a finite number",
+        )
+        table[column] = values.astype(float)
+    table["report"] = table["report"].astype(str)
+    reports = {}
+    for name, part in table.groupby("report", sort=False):
+        batches = part[list(BATCH_COLUMNS)].reset_index(drop=True)
+        cells = batches.groupby(list(CELL), sort=False)["log_median"].median().reset_index()
+        cells = cells.assign(median_s=np.exp(cells.pop("log_median")))
+        reports[str(name)] = Report(
+            path=path.with_name(f"{path.name}#{name}"),
+            cells=cells,
+            batches=batches,
+            metadata={},
+            source="batches",
+        )
+    return reports

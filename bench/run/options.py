@@ -1,0 +1,121 @@
+"""The sweep's command-line options: registered with pytest, and validated by one function that the
+plugin and the gate both call (``resolve_plan``), so every tool refuses a bad value the same way.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.run import sweep
+from bench.run.probes import PROBES
+from impls.registry import KERNELS, kernel_names
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the sweep's options with pytest."""
+    group = parser.getgroup("gdbench sweep", "the gradient-descent benchmark sweep")
+    group.addoption(
+        "--sweep",
+        dest="gd_sweep",
+        default=None,
+        metavar="NAME",
+        help=f"preset grid: {', '.join(sweep.SWEEPS)} (default: {sweep.DEFAULT_SWEEP})",
+    )
+    group.addoption(
+        "--n",
+        dest="gd_n",
+        default=None,
+        metavar="N,…",
+        help="sample counts, e.g. 10,1000 (overrides the preset's)",
+    )
+    group.addoption(
+        "--epochs",
+        dest="gd_epochs",
+        default=None,
+        metavar="E,…",
+        help="epoch counts, e.g. 50 (overrides the preset's)",
+    )
+    group.addoption(
+        "--kernels",
+        dest="gd_kernels",
+        default=None,
+        metavar="NAME,…",
+        help="time only these kernels, e.g. numpy,numba (default: every kernel available here)",
+    )
+    group.addoption(
+        "--python-budget",
+        dest="gd_python_budget",
+        default=None,
+        metavar="UPDATES",
+        help=(
+            f"skip {sweep.BUDGETED_KERNEL} in cells with n·epochs above this "
+            f"(default: {sweep.DEFAULT_PYTHON_BUDGET:,}; 0 skips it everywhere)"
+        ),
+    )
+    group.addoption(
+        "--bench-time",
+        dest="gd_bench_time",
+        default=None,
+        metavar="SECONDS",
+        help="seconds of timed rounds per benchmark (default per sweep: "
+        + ", ".join(f"{name} {preset.seconds_per_benchmark:g}" for name, preset in sweep.SWEEPS.items())
+        + ")",
+    )
+    group.addoption(
+        "--csv",
+        dest="gd_csv",
+        default=None,
+        metavar="PATH",
+        help="write the report to PATH (must end in .csv and not exist; rounds go to PATH.rounds.csv) "
+        "instead of results/<UTC time>_<commit>_<host>.csv",
+    )
+    group.addoption("--no-csv", dest="gd_no_csv", action="store_true", help="write no report")
+    group.addoption(
+        "--plot",
+        dest="gd_plot",
+        action="store_true",
+        help="after writing the report, draw its figures and summary.md (python -m bench.plot) "
+        "into the folder named after it",
+    )
+    group.addoption(
+        "--dask-scheduler",
+        dest="gd_dask_scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="time the Dask kernels on this running scheduler (default: $GDBENCH_DASK_SCHEDULER if set, "
+        "else a LocalCluster of one worker per core, started for the run and closed after it)",
+    )
+
+
+def by_name_only() -> list[str]:
+    """Kernels left out unless named: those that run on a cluster (registry flag ``distributed``)."""
+    return [name for name in kernel_names() if KERNELS[name].distributed]
+
+
+def resolve_plan(
+    *,
+    sweep_name: str | None = None,
+    n: str | None = None,
+    epochs: str | None = None,
+    kernels: str | None = None,
+    python_budget: str | None = None,
+    bench_time: str | None = None,
+) -> sweep.Plan:
+    """The run's plan from the options' raw strings (None: not given); ValueError naming the option."""
+    available = [*kernel_names(), *PROBES]
+    unavailable = {
+        name: f"it needs {', '.join(spec.requires)}; install with: pip install -e '.[{spec.extra}]'"
+        for name, spec in KERNELS.items()
+        if name not in available
+    }
+    return sweep.resolve(
+        sweep=sweep_name,
+        n=n,
+        epochs=epochs,
+        kernels=kernels,
+        python_budget=python_budget,
+        seconds_per_benchmark=bench_time,
+        available=available,
+        unavailable=unavailable,
+        by_name_only=by_name_only(),
+    )

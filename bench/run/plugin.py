@@ -1,0 +1,248 @@
+"""The sweep's pytest wiring: options, parametrization, fixtures, and the report at the end of a run.
+
+``pytest bench --benchmark-only [--sweep quick|default|full] [--n 10,1000] [--epochs 50]
+[--kernels numpy,numba] [--python-budget 1000000] [--bench-time SECONDS] [--csv PATH | --no-csv]
+[--dask-scheduler tcp://HOST:PORT]``
+
+Every benchmark of ``bench_*.py`` that asks for ``kernel``, ``n`` and ``epochs`` is parametrized over
+the plan's kernels × cells; each (n, epochs) cell is one pytest-benchmark group. Finished cells are
+recorded as they complete and written to the report in ``pytest_sessionfinish``, which pytest also
+runs after Ctrl-C, so an interrupted run keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.present import plotting
+from bench.reports import files
+from bench.reports.frames import CellResult
+from bench.reports.schema import RESULTS_DIR, ns_per_update
+from bench.run import jit, metadata, options, terminal, timing
+from bench.run.probes import PROBES
+from bench.run.session import SweepRun
+from impls.problem import Problem, make_problem
+from impls.registry import KERNELS, Descend, get_kernel, hooks
+
+_GRID_ARGS = ("kernel", "n", "epochs")
+_RUN = pytest.StashKey[SweepRun]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Validate the options (a bad value stops the run at once) and prepare the run's state."""
+    if not hasattr(config.option, "gd_sweep"):  # options not registered: bench/ is not being run
+        return
+    try:
+        plan = options.resolve_plan(
+            sweep_name=config.option.gd_sweep,
+            n=config.option.gd_n,
+            epochs=config.option.gd_epochs,
+            kernels=config.option.gd_kernels,
+            python_budget=config.option.gd_python_budget,
+            bench_time=config.option.gd_bench_time,
+        )
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if config.option.gd_dask_scheduler is not None and not set(plan.kernels) & set(options.by_name_only()):
+        raise pytest.UsageError(
+            "--dask-scheduler: no Dask kernel is timed; name them, e.g. --kernels numpy,dask,dask_stats"
+        )
+    csv, no_csv = config.option.gd_csv, config.option.gd_no_csv
+    if csv is not None and no_csv:
+        raise pytest.UsageError("--csv and --no-csv exclude each other; give one of them")
+    if no_csv and config.option.gd_plot:
+        raise pytest.UsageError("--plot draws the run's report, so it needs one: drop --no-csv")
+
+    if config.option.gd_plot and not plotting.can_plot():
+        raise pytest.UsageError(f"--plot: {plotting.PLOT_EXTRA_HINT}")
+
+    run_metadata = metadata.collect(plan.sweep, config.rootpath, outputs=[RESULTS_DIR])
+    if no_csv:
+        path = None
+    elif csv is None:
+        path = files.default_path(config.rootpath / RESULTS_DIR, str(run_metadata["run_id"]))
+    else:
+        path = (config.invocation_params.dir / csv).absolute()
+        try:
+            taken = files.existing_files(path)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--csv: {exc}") from None
+        if taken:
+            raise pytest.UsageError(
+                f"--csv: {' and '.join(map(str, taken))} already "
+                f"{'exists' if len(taken) == 1 else 'exist'}, and reports are never overwritten; "
+                "choose another path or move the old report away"
+            )
+    config.stash[_RUN] = SweepRun(plan=plan, metadata=run_metadata, report_path=path)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = config.stash.get(_RUN, None)
+    if run is None:
+        return []
+    return terminal.header_lines(run, functools.partial(_shown, config=config))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if not set(_GRID_ARGS) <= set(metafunc.fixturenames):
+        return
+    plan = metafunc.config.stash[_RUN].plan
+    params = []
+    for index, (n, epochs) in enumerate(plan.cells()):
+        # Alternate the kernels' order from cell to cell, so a drift of the machine during a run
+        # does not always favour the kernels timed first; probes stay last, after every kernel.
+        kernels = [k for k in plan.kernels if k not in PROBES]
+        ordered = (kernels if index % 2 == 0 else kernels[::-1]) + [k for k in plan.kernels if k in PROBES]
+        for kernel in ordered:
+            reason = plan.skip_reason(kernel, n, epochs)
+            marks = [pytest.mark.skip(reason=reason)] if reason else []
+            params.append(pytest.param(kernel, n, epochs, id=f"{kernel}-n={n}-epochs={epochs}", marks=marks))
+    metafunc.parametrize(_GRID_ARGS, params)
+
+
+@pytest.fixture(scope="session")
+def sweep_run(pytestconfig: pytest.Config) -> SweepRun:
+    """The run's plan, metadata and results so far."""
+    return pytestconfig.stash[_RUN]
+
+
+@pytest.fixture
+def problem(request: pytest.FixtureRequest, kernel: str, n: int) -> Problem:
+    """The cell's N samples (made once per N; cells run N by N).
+
+    A kernel whose module has ``prepare(x, y)`` gets the data in the form it computes on — on JAX's
+    device, on a Dask cluster's workers — because moving data there is preparation, not the descent,
+    and must stay outside the timed calls.
+    """
+    if kernel in KERNELS and KERNELS[kernel].distributed:
+        request.getfixturevalue("dask_client")  # the cluster the prepared data will live on
+    prepare = hooks(kernel).prepare if kernel in KERNELS else None
+    if prepare is not None:
+        return _prepared(prepare, n)
+    return _problem(n)
+
+
+@functools.lru_cache(maxsize=1)
+def _problem(n: int) -> Problem:
+    return make_problem(n, seed=0)
+
+
+# Keyed by the prepare function, not the kernel: dask and dask_stats share their data on the workers.
+# Two entries, so JAX's and Dask's copies of the cell's data coexist instead of evicting each other.
+@functools.lru_cache(maxsize=2)
+def _prepared(prepare: Callable, n: int) -> Problem:
+    x, y, w, b = _problem(n)
+    return Problem(*prepare(x, y), w, b)
+
+
+@pytest.fixture(scope="session")
+def dask_client(pytestconfig: pytest.Config, sweep_run: SweepRun):
+    """One Dask cluster for the whole run (every Dask kernel call uses it), closed at the end; its
+    worker count and scheduler go into the report as ``dask_workers`` and ``dask_scheduler``."""
+    from impls import dask_cluster  # only runs that time a Dask kernel need Dask
+
+    with dask_cluster.using(pytestconfig.option.gd_dask_scheduler) as client:
+        sweep_run.metadata.update(dask_cluster.describe(client))
+        yield client
+        _prepared.cache_clear()  # let go of the scattered data before the cluster closes
+
+
+@pytest.fixture
+def descend(kernel: str, sweep_run: SweepRun) -> Descend:
+    """The kernel's descend function, compiled already; its fresh compile time is taken first."""
+    if kernel in PROBES:
+        return PROBES[kernel]
+    function = get_kernel(kernel)
+    if KERNELS[kernel].compiled and kernel not in sweep_run.compile_s:
+        sweep_run.compile_s[kernel] = jit.compile_seconds(kernel)
+        jit.warm_up(function)
+    describe_device = hooks(kernel).device_description
+    if describe_device is not None:  # e.g. which device JAX ran on, into every row of the report
+        sweep_run.metadata.setdefault(f"{kernel}_device", describe_device())
+    return function
+
+
+@pytest.fixture
+def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun):
+    """``time_call(function, *args)``: warm up, plan the rounds, time them, record the cell.
+
+    Each round times ``iterations`` back-to-back calls on the same data (made outside the timed
+    region); pytest-benchmark stores a round's time per call.
+    """
+
+    def run(function, *args) -> None:
+        benchmark.group = f"n={n} epochs={epochs}"
+        benchmark.extra_info.update(kernel=kernel, n=n, epochs=epochs)
+        if not benchmark.enabled:  # --benchmark-disable: one plain call, nothing to record
+            benchmark.pedantic(function, args)
+            sweep_run.untimed += 1
+            return
+        seconds = sweep_run.plan.seconds_per_benchmark
+        per_call = timing.seconds_per_call(
+            lambda: function(*args),
+            timing.target_round_seconds(seconds),
+            # A compiled kernel or probe may compile again for a new N (JAX does), so its first call
+            # in a cell is never taken as its cost.
+            first_call_is_estimate=kernel in KERNELS and not KERNELS[kernel].compiled,
+        )
+        plan = timing.plan_rounds(per_call, seconds)
+        benchmark.pedantic(function, args, rounds=plan.rounds, iterations=plan.iterations)
+        stats = benchmark.stats.stats
+        benchmark.extra_info["ns_per_update"] = ns_per_update(stats.median, n, epochs)
+        benchmark.extra_info["iterations"] = plan.iterations
+        sweep_run.results.append(CellResult(kernel, n, epochs, tuple(stats.data), plan.iterations))
+
+    return run
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_benchmark_group_stats(config, benchmarks, group_by):
+    """Order the cells' tables by (n, epochs) numerically rather than by their names as text."""
+    groups = yield
+    if group_by != "group":
+        return groups
+
+    def cell(group):
+        params = group[1][0]["params"] or {}
+        return (params.get("n", math.inf), params.get("epochs", math.inf))
+
+    return sorted(groups, key=cell)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the report of every cell that finished, also after Ctrl-C."""
+    run = session.config.stash.get(_RUN, None)
+    if run is None:
+        return
+    run.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    run.write_report()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """After pytest-benchmark's tables: compile times, speedups per cell, and where the report is."""
+    run = config.stash.get(_RUN, None)
+    if run is None or not (run.results or run.untimed or run.compile_s or run.interrupted):
+        return  # no benchmark ran (collect-only, deselected, skipped): nothing to say
+    terminalreporter.section("gdbench sweep summary")
+    shown = functools.partial(_shown, config=config)
+    terminal.summary(run, terminalreporter.write_line, shown)
+    if run.written is not None and config.option.gd_plot:
+        terminal.plot(run.written, terminalreporter.write_line, shown)
+
+
+def _shown(path: Path, config: pytest.Config) -> str:
+    """``path`` relative to where pytest was started, when it lies below it."""
+    try:
+        return str(path.relative_to(config.invocation_params.dir))
+    except ValueError:
+        return str(path)

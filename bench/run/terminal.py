@@ -1,0 +1,96 @@
+"""What the sweep prints: its header lines before the run, and its summary after pytest-benchmark's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.analysis import speedup
+from bench.present import plotting
+from bench.present import speedup as speedup_tables
+from bench.reports import files, frames
+from bench.reports.schema import STREAM_PROBE, ReportError
+from bench.run import sweep
+from bench.run.options import by_name_only
+from bench.run.probes import PROBES
+from bench.run.session import SweepRun
+from impls.registry import KERNELS, kernel_names
+
+Write = Callable[[str], None]
+
+
+def header_lines(run: SweepRun, shown: Callable[[Path], str]) -> list[str]:
+    """The run's plan in a few lines, for pytest's header."""
+    plan = run.plan
+    lines = [
+        f"gdbench sweep {plan.sweep}: n {', '.join(f'{n:,}' for n in plan.n)} × epochs "
+        f"{', '.join(f'{e:,}' for e in plan.epochs)}; kernels {', '.join(plan.kernels)}",
+        f"gdbench {sweep.BUDGETED_KERNEL} budget {plan.python_budget:,} sample-epochs per cell; "
+        f"~{plan.seconds_per_benchmark:g} s of rounds per benchmark; "
+        f"report: {shown(run.report_path) if run.report_path else 'none (--no-csv)'}",
+    ]
+    by_name = [name for name in by_name_only() if name not in plan.kernels]
+    if by_name:
+        lines.append(
+            "gdbench distributed kernels, timed only when named with --kernels (each call pays "
+            f"cluster round trips): {', '.join(by_name)}"
+        )
+    missing = [name for name in KERNELS if name not in kernel_names()]
+    if missing:
+        lines.append(
+            "gdbench kernels not installed here, so not timed: "
+            + "; ".join(f"{name} (pip install -e '.[{KERNELS[name].extra}]')" for name in missing)
+        )
+    return lines
+
+
+def summary(run: SweepRun, write: Write, shown: Callable[[Path], str]) -> None:
+    """Compile times, speedups per cell, time as a multiple of the stream probe, where the report is."""
+    if run.compile_s:
+        write(
+            "fresh JIT compile: "
+            + ", ".join(f"{kernel} {seconds:.3g} s" for kernel, seconds in run.compile_s.items())
+        )
+    if run.results:
+        cells = frames.cells_frame(run.results, run.compile_s, run.metadata)
+        write(
+            f"speedup = median time of the baseline / median time of the kernel, per cell "
+            f"(baseline {' or '.join(speedup.BASELINES)}, the first that ran)"
+        )
+        table = speedup.summarize(cells, exclude=PROBES)
+        for line in speedup_tables.render(table).splitlines():
+            write(line)
+        if table["x_stream"].notna().any():
+            write(
+                f"time as a multiple of the {STREAM_PROBE} probe's in the same cell "
+                "(one read of x and y per epoch: the floor for kernels that read all data every epoch)"
+            )
+            for line in speedup_tables.render(table, value="x_stream").splitlines():
+                write(line)
+    elif run.untimed:
+        write(f"{run.untimed} benchmarks ran once, untimed (--benchmark-disable)")
+    cell_count = f"{len(run.results)} kernel × cell results"
+    if run.interrupted:
+        cell_count += " (run interrupted: only the cells that finished)"
+    if run.written is not None:
+        rounds = files.rounds_path(run.written)
+        write(f"report: {shown(run.written)} and {shown(rounds)}, {cell_count}")
+        if run.written != run.report_path:
+            write(f"(not {shown(run.report_path)}, which appeared during the run)")
+    elif run.report_path is None:
+        write("report: none (--no-csv)")
+    else:
+        write("report: none written, as no benchmark was timed")
+
+
+def plot(report_path: Path, write: Write, shown: Callable[[Path], str]) -> None:
+    """Draw the report just written (``--plot``); a report that cannot be drawn is said, not raised."""
+    out_dir = plotting.default_out_dir(report_path)
+    try:
+        written, notes = plotting.plot_file(report_path, out_dir)
+    except ReportError as exc:
+        write(f"figures: none ({exc})")
+        return
+    write(f"figures and summary: {shown(out_dir)}/ ({', '.join(p.name for p in written)})")
+    for note in notes:
+        write(f"note: {note}")
