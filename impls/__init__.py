@@ -7,7 +7,7 @@
 True
 """
 
-from impls.descent import FitResult, History, fit, mse
+from impls.descent import FitResult, History, fit, mse, stability_limit
 from impls.problem import Problem, make_problem
 from impls.registry import KERNELS, Kernel, get_kernel, kernel_names
 
@@ -22,4 +22,5 @@ __all__ = [
     "kernel_names",
     "make_problem",
     "mse",
+    "stability_limit",
 ]

@@ -15,6 +15,14 @@ Which cluster, in order of precedence:
 3. otherwise a ``LocalCluster`` of worker processes on this machine, started for the one call and
    closed after it.
 
+Worker processes are started the way ``multiprocessing`` starts them ("spawn"): each new process runs
+the main script again, as ``__mp_main__``. From a script without an ``if __name__ == "__main__":``
+guard, that re-run would call the kernel again inside a process still starting up, and the cluster would
+fail ("Nanny failed to start"). So while such a script's unguarded top-level code is running, a local
+cluster's workers are threads of this process instead (as many, each single-threaded, with the same
+chunks: the same results, bit for bit); guarded scripts, ``python -m``, ``-c``, notebooks and the REPL
+get processes.
+
 ``impls.fit`` has a fixed signature and calls the kernel once per recorded segment (``record_every``),
 so a bare ``fit(..., kernel="dask", record_every=k)`` starts a cluster per segment: wrap such calls in
 ``using()``. Every cluster started here is closed when its block or call ends, also on an exception: no
@@ -23,15 +31,20 @@ worker process outlives it. A cluster you connect to is never closed, only disco
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import concurrent.futures
+import inspect
 import logging
 import os
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from distributed import Client, LocalCluster
 from distributed.core import rpc
+from distributed.utils import silence_logging_cmgr
 
 #: Environment variable naming an existing scheduler (``tcp://HOST:PORT``) to use instead of a
 #: LocalCluster.
@@ -54,28 +67,32 @@ def using(
 
     ``address`` (``tcp://HOST:PORT``) names an existing scheduler; when None, ``GDBENCH_DASK_SCHEDULER``
     is used if set, else a ``LocalCluster`` with ``n_workers`` single-threaded worker processes
-    (default: one per CPU core) is started and closed at the end of the block. A scheduler that does
-    not answer within ``timeout`` seconds raises ``ValueError`` naming the address.
+    (default: one per CPU core; threads while an unguarded script's top level runs, see the module's
+    docstring) is started and closed at the end of the block. A scheduler that does not answer within
+    ``timeout`` seconds raises ``ValueError`` naming the address.
     """
     source = "the address argument"
     if address is None and os.environ.get(SCHEDULER_ENV):
         address, source = os.environ[SCHEDULER_ENV], SCHEDULER_ENV
     if address is None:
         workers = _check_workers(n_workers)
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            # A free port: None still serves the scheduler's HTTP routes on 8787, and warns when that
-            # port is taken (by another run's cluster, for one).
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )
-        try:
-            with _entered(Client(cluster, set_as_default=False)) as client:
-                yield client
-        finally:
-            cluster.close()
+        # Quiet until the cluster is closed: LocalCluster's own silence_logs ends while its last
+        # connections are still closing, and they may then log tracebacks ("Batched Comm Closed").
+        with silence_logging_cmgr(logging.ERROR):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=not unguarded_script_running(),
+                # A free port: None still serves the scheduler's HTTP routes on 8787, and warns when
+                # that port is taken (by another run's cluster, for one).
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            )
+            try:
+                with _entered(Client(cluster, set_as_default=False)) as client:
+                    yield client
+            finally:
+                cluster.close()
     else:
         if n_workers is not None:
             raise ValueError(f"n_workers={n_workers!r} only applies to a local cluster, not to {address!r}")
@@ -114,6 +131,71 @@ def describe(client: Client) -> dict[str, object]:
         "dask_workers": len(client.nthreads()),  # asked afresh: scheduler_info()'s list is a cache
         "dask_scheduler": LOCAL if local else client.scheduler.address,
     }
+
+
+def unguarded_script_running() -> bool:
+    """Whether the main thread is running a script's top-level code outside ``if __name__ == "__main__":``.
+
+    Only then would spawned worker processes, which re-run the main module, re-run the code that
+    started them. False when the main module is not re-run in a spawned process (``-c``, the REPL,
+    ``python -m pkg`` for a package's ``__main__``, IPython) or when the main thread is not in its
+    top-level code; True when the main module's source cannot be read to tell.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        return False
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if spec_name is not None:
+        if spec_name == "__main__" or spec_name.endswith(".__main__"):
+            return False
+    else:
+        path = getattr(main, "__file__", None)
+        if path is None or os.path.splitext(os.path.basename(path))[0] == "ipython":
+            return False
+    line = _main_top_level_line(main)
+    if line is None:
+        return False
+    try:
+        source = inspect.getsource(main)
+    except (OSError, TypeError):
+        return True
+    guarded = main_guarded_lines(source)
+    return guarded is None or line not in guarded
+
+
+def main_guarded_lines(source: str) -> set[int] | None:
+    """The lines of ``source`` inside an ``if __name__ == "__main__":`` block (None: not Python)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test):
+            for statement in node.body:
+                lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return lines
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``, either way round."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [side for side in sides if isinstance(side, ast.Name) and side.id == "__name__"]
+    constants = [side for side in sides if isinstance(side, ast.Constant) and side.value == "__main__"]
+    return len(names) == 1 and len(constants) == 1
+
+
+def _main_top_level_line(main) -> int | None:
+    """The line the main thread's top-level frame of ``main`` is executing, if it is executing one."""
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    line = None
+    while frame is not None:
+        if frame.f_code.co_name == "<module>" and frame.f_globals is main.__dict__:
+            line = frame.f_lineno  # the outermost one: the script's own top level
+        frame = frame.f_back
+    return line
 
 
 @contextmanager

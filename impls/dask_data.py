@@ -14,6 +14,7 @@ from typing import NamedTuple
 import dask
 import dask.array as da
 import numpy as np
+from dask.array import chunk as dask_chunk
 from distributed import Client
 
 from impls.dask_cluster import current_client
@@ -81,10 +82,12 @@ def scatter(client: Client, x, y, chunk: int | None) -> tuple[da.Array, da.Array
             futures[i] = (scattered[k], scattered[len(mine) + k])
 
     def assemble(which: int) -> da.Array:
-        return da.concatenate([
-            da.from_delayed(futures[i][which], shape=(stop - start,), dtype=np.float64)
-            for i, (start, stop) in enumerate(bounds)
-        ])
+        return da.concatenate(
+            [
+                da.from_delayed(futures[i][which], shape=(stop - start,), dtype=np.float64)
+                for i, (start, stop) in enumerate(bounds)
+            ]
+        )
 
     return assemble(0), assemble(1)
 
@@ -129,6 +132,22 @@ def _draw_chunk(seed: int, index: int, length: int, w: float, b: float, noise: f
     if noise > 0:
         xy[1] += rng.normal(0.0, noise, length)
     return xy
+
+
+def quiet_sum(array: da.Array, axis: int = 0) -> da.Array:
+    """``array.sum(axis)``, the same reduction tree and bits, without overflow warnings on the workers.
+
+    A diverging descent overflows to inf, a result like any other kernel's; ``fit`` silences NumPy on
+    the client, but the workers that add the chunks' partial sums are other processes (or threads,
+    whose NumPy error state is their own), so each of their sums silences it itself.
+    """
+    return da.reduction(array, _quiet_sum, _quiet_sum, axis=axis, dtype=array.dtype)
+
+
+def _quiet_sum(x, axis=None, keepdims=None, **kwargs):
+    """dask's own chunk sum (what ``da.sum`` runs), with overflow to inf or NaN as a result, not a warning."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return dask_chunk.sum(x, axis=axis, keepdims=keepdims, **kwargs)
 
 
 def _check_positive_int(name: str, value) -> None:

@@ -47,16 +47,23 @@ def gradient(x: da.Array, y: da.Array, w: float, b: float) -> da.Array:
     """The lazy gradient [dL/dw, dL/db] at (w, b): one task per chunk, then a tree of partial sums."""
     n = x.shape[0]
     partials = da.map_blocks(
-        _chunk_gradient, x, y, w, b, n,
-        new_axis=1, chunks=((1,) * x.numblocks[0], (2,)), dtype=np.float64,
+        _chunk_gradient,
+        x,
+        y,
+        w,
+        b,
+        n,
+        new_axis=1,
+        chunks=((1,) * x.numblocks[0], (2,)),
+        dtype=np.float64,
     )
-    return partials.sum(axis=0)
+    return dask_data.quiet_sum(partials, axis=0)
 
 
 def _chunk_gradient(x: np.ndarray, y: np.ndarray, w: float, b: float, n: int) -> np.ndarray:
     """This chunk's share of both gradient sums, as a 1×2 block."""
     # A diverging descent is a result, not an error (fit silences the client the same way); workers
-    # are other processes, so fit's setting does not reach them.
+    # are other processes or threads, so fit's setting does not reach them.
     with np.errstate(over="ignore", invalid="ignore"):
         residual = y - (w * x + b)
         return np.array([[np.sum((2 / n) * residual * (-x)), np.sum((2 / n) * residual * (-1))]])

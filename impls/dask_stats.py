@@ -60,12 +60,23 @@ def descend(x, y, w: float, b: float, learning_rate: float, epochs: int) -> tupl
 def statistics(client: Client, x: da.Array, y: da.Array) -> Statistics:
     """The sufficient statistics of (x, y), computed on ``client``'s cluster in one pass over the data."""
     shift_x, shift_y = (float(s) for s in client.compute([x.blocks[0].mean(), y.blocks[0].mean()], sync=True))
-    partials = da.map_blocks(
-        _chunk_sums, x, y, shift_x, shift_y,
-        new_axis=1, chunks=((1,) * x.numblocks[0], (4,)), dtype=np.float64,
-    )
-    sum_u, sum_v, sum_uu, sum_uv = (float(s) for s in client.compute(partials.sum(axis=0), sync=True))
+    sum_u, sum_v, sum_uu, sum_uv = (float(s) for s in client.compute(sums(x, y, shift_x, shift_y), sync=True))
     return Statistics(int(x.shape[0]), (shift_x, shift_y, sum_u, sum_v, sum_uu, sum_uv))
+
+
+def sums(x: da.Array, y: da.Array, shift_x: float, shift_y: float) -> da.Array:
+    """The lazy [Σu, Σv, Σu², Σuv] about the shift: one task per chunk, then a tree of partial sums."""
+    partials = da.map_blocks(
+        _chunk_sums,
+        x,
+        y,
+        shift_x,
+        shift_y,
+        new_axis=1,
+        chunks=((1,) * x.numblocks[0], (4,)),
+        dtype=np.float64,
+    )
+    return dask_data.quiet_sum(partials, axis=0)
 
 
 def descend_from_statistics(

@@ -20,6 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 import psutil
 import pytest
@@ -51,8 +52,9 @@ def _no_scheduler_from_the_environment(monkeypatch):
 @pytest.fixture(scope="module")
 def cluster():
     """Two single-threaded worker processes, shared by the module's tests."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      silence_logs=logging.ERROR) as local:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+    ) as local:
         yield local
 
 
@@ -140,8 +142,9 @@ def test_importing_impls_and_listing_kernels_does_not_import_dask():
 
 
 def _trajectory(kernel, x, y, learning_rate, epochs, w0=0.0, b0=0.0):
-    history = fit(x, y, kernel=kernel, learning_rate=learning_rate, epochs=epochs, w0=w0, b0=b0,
-                  record_every=1).history
+    history = fit(
+        x, y, kernel=kernel, learning_rate=learning_rate, epochs=epochs, w0=w0, b0=b0, record_every=1
+    ).history
     return history.w, history.b
 
 
@@ -271,6 +274,49 @@ def test_divergence_is_reported_silently_and_looks_like_numpy(client, kernel):
 
 
 @pytest.mark.parametrize("kernel", DASK_KERNELS)
+@pytest.mark.parametrize(
+    ("overrides", "diverged"),
+    [
+        (dict(learning_rate=1e6, epochs=20), True),  # still finite (|w| ~ 1e128), far beyond the limit
+        # About 1e307 after 366 epochs: some kernels overflow, some do not. dask pays a round trip per
+        # epoch (366 of them would take seconds); its flag is decided before it runs, so 30 show it.
+        (dict(learning_rate=3.0, epochs=366), True),
+        (dict(w0=1e308, epochs=3), True),  # below the limit, but beyond float64's safe range
+        (dict(learning_rate=0.01, epochs=10), False),  # the notebook's case
+    ],
+)
+def test_diverged_at_the_edges_is_the_flag_of_every_other_kernel(client, kernel, overrides, diverged):
+    x, y, _, _ = make_problem(10, seed=0)
+    if kernel == "dask":
+        overrides = overrides | dict(epochs=min(overrides["epochs"], 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = fit(x, y, kernel=kernel, **overrides)
+    assert result.diverged is diverged
+    assert fit(x, y, kernel="numpy", **overrides).diverged is diverged
+    if not diverged:
+        assert np.isfinite(result.w) and np.isfinite(result.b)
+
+
+def test_overflowing_partial_sums_are_inf_without_a_warning():
+    # Each chunk's sum is finite (1e308); adding the two overflows, on whichever worker adds them.
+    # Computed here, in this thread, so a warning would reach the filter below.
+    x = da.from_array(np.ones(1_000), chunks=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gradient = dask_descent.gradient(x, x, 1e308, 0.0).compute(scheduler="sync")
+        sums = dask_stats.sums(x * 3e305, x, 0.0, 0.0).compute(scheduler="sync")
+    assert gradient.tolist() == [np.inf, np.inf]
+    assert sums.tolist() == [np.inf, 1_000.0, np.inf, np.inf]  # Σu, Σv, Σu², Σuv with u = 3e305, v = 1
+    # The same reduction tree as dask's own sum: the same bits where nothing overflows.
+    rng = np.random.default_rng(3)
+    values = da.from_array(rng.standard_normal((997, 2)), chunks=(13, 2))
+    np.testing.assert_array_equal(
+        dask_data.quiet_sum(values).compute(scheduler="sync"), values.sum(axis=0).compute(scheduler="sync")
+    )
+
+
+@pytest.mark.parametrize("kernel", DASK_KERNELS)
 def test_the_command_line_runs_the_kernel(client, capsys, kernel):
     status = cli_main(["--kernel", kernel, "--epochs", "10", "--every", "5"])
     out = capsys.readouterr().out.splitlines()
@@ -325,19 +371,76 @@ def test_an_existing_scheduler_from_the_environment_is_used_and_left_running(spy
     assert result.w == pytest.approx(fit(x, y, kernel="numpy", learning_rate=0.5, epochs=100).w, rel=1e-12)
     with dask_cluster.using() as client:  # the environment variable again: still there, still whole
         assert dask_cluster.describe(client) == {
-            "dask_workers": 2, "dask_scheduler": cluster.scheduler_address
+            "dask_workers": 2,
+            "dask_scheduler": cluster.scheduler_address,
         }
+
+
+UNGUARDED_SCRIPT = """\
+import numpy as np
+from impls import fit, make_problem
+
+# No `if __name__ == "__main__":` guard: worker processes would run this file again.
+x, y, _, _ = make_problem(50, seed=1)
+result = fit(x, y, kernel="dask", learning_rate=0.5, epochs=3)
+expected = fit(x, y, kernel="numpy", learning_rate=0.5, epochs=3)
+assert abs(result.w - expected.w) <= 1e-12 * abs(expected.w), (result, expected)
+# Chunk sums of 1e308 each overflow where the workers add them: inf, and no warning (-W error).
+ones = np.ones(1_000)
+print(fit(ones, ones, kernel="dask", w0=1e308, epochs=1))
+"""
+
+
+def test_an_unguarded_script_runs_a_dask_kernel(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    env = {key: value for key, value in os.environ.items() if key != dask_cluster.SCHEDULER_ENV}
+    done = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout == "FitResult(w=-inf, b=-inf, diverged=True, kernel='dask', epochs=1, history=None)\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "guarded"),
+    [
+        ('fit()\nif __name__ == "__main__":\n    fit()\n    fit(\n        1)\n', {3, 4, 5}),
+        ("if '__main__' == __name__:\n    fit()\nelse:\n    fit()\n", {2}),
+        ('def main():\n    if __name__ == "__main__":\n        fit()\n', {3}),
+        ('if __name__ != "__main__":\n    fit()\n', set()),
+        ("fit(\n", None),
+    ],
+)
+def test_the_lines_under_a_main_guard(source, guarded):
+    assert dask_cluster.main_guarded_lines(source) == guarded
 
 
 def test_an_unreachable_scheduler_is_one_clear_line_not_a_hang():
     # The real command in a process of its own: a hang would end in TimeoutExpired, failing the test.
     env = {**os.environ, dask_cluster.SCHEDULER_ENV: NOBODY}
-    done = subprocess.run([sys.executable, "-m", "impls", "--kernel", "dask"], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "impls", "--kernel", "dask"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith(f"python -m impls: error: cannot reach a Dask scheduler at '{NOBODY}' "
-                                  f"(from {dask_cluster.SCHEDULER_ENV}) within 5 s")
+    assert done.stderr.startswith(
+        f"python -m impls: error: cannot reach a Dask scheduler at '{NOBODY}' "
+        f"(from {dask_cluster.SCHEDULER_ENV}) within 5 s"
+    )
 
 
 @pytest.mark.parametrize(
@@ -363,11 +466,14 @@ def test_a_worker_is_not_a_scheduler(client):
         pass
 
 
-@pytest.mark.parametrize(("kwargs", "error", "fragment"), [
-    (dict(n_workers=0), ValueError, "n_workers must be >= 1, got 0"),
-    (dict(n_workers=1.5), TypeError, "n_workers must be an integer, got 1.5"),
-    (dict(address=NOBODY, n_workers=2), ValueError, "only applies to a local cluster"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        (dict(n_workers=0), ValueError, "n_workers must be >= 1, got 0"),
+        (dict(n_workers=1.5), TypeError, "n_workers must be an integer, got 1.5"),
+        (dict(address=NOBODY, n_workers=2), ValueError, "only applies to a local cluster"),
+    ],
+)
 def test_bad_cluster_arguments_are_refused_before_anything_starts(spy, kwargs, error, fragment):
     with pytest.raises(error, match=fragment), dask_cluster.using(**kwargs):
         pass
@@ -385,7 +491,7 @@ def test_a_drawn_problem_is_the_documented_streams(client):
     x, y = client.compute([problem.x, problem.y], sync=True)
     for i, start in enumerate(range(0, n, chunk)):
         stream = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
-        np.testing.assert_array_equal(x[start:start + chunk], stream.random(min(chunk, n - start)))
+        np.testing.assert_array_equal(x[start : start + chunk], stream.random(min(chunk, n - start)))
     np.testing.assert_array_equal(y, problem.w * x + problem.b)  # make_problem's formula, bit for bit
     again = client.compute(dask_data.make_dask_problem(n, seed=seed, chunk=chunk).x, sync=True)
     np.testing.assert_array_equal(again, x)
@@ -400,14 +506,17 @@ def test_a_drawn_problem_with_noise_is_fitted_by_dask_stats(client):
     assert (w, b) == dask_stats.descend(problem.x, problem.y, 0.0, 0.0, 0.5, 5_000)
 
 
-@pytest.mark.parametrize(("kwargs", "error", "fragment"), [
-    (dict(n=0), ValueError, "n must be >= 1, got 0"),
-    (dict(n=10.0), TypeError, "n must be an integer, got 10.0"),
-    (dict(n=10, seed=-1), ValueError, "seed must be non-negative, got -1"),
-    (dict(n=10, chunk=0), ValueError, "chunk must be >= 1, got 0"),
-    (dict(n=10, noise=float("nan")), ValueError, "noise must be finite and >= 0, got nan"),
-    (dict(n=10, noise="0.1"), TypeError, "noise must be a real number, got '0.1'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        (dict(n=0), ValueError, "n must be >= 1, got 0"),
+        (dict(n=10.0), TypeError, "n must be an integer, got 10.0"),
+        (dict(n=10, seed=-1), ValueError, "seed must be non-negative, got -1"),
+        (dict(n=10, chunk=0), ValueError, "chunk must be >= 1, got 0"),
+        (dict(n=10, noise=float("nan")), ValueError, "noise must be finite and >= 0, got nan"),
+        (dict(n=10, noise="0.1"), TypeError, "noise must be a real number, got '0.1'"),
+    ],
+)
 def test_a_drawn_problem_refuses_bad_arguments(kwargs, error, fragment):
     with pytest.raises(error, match=fragment):
         dask_data.make_dask_problem(**kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -91,9 +92,7 @@ def test_divergence_is_reported_not_raised(kernel):
 
 def test_divergence_looks_the_same_for_every_kernel():
     x, y, _, _ = make_problem(20, seed=5)
-    outcomes = {
-        kernel: (fit(x, y, kernel=kernel, learning_rate=50.0, epochs=400)) for kernel in KERNELS
-    }
+    outcomes = {kernel: (fit(x, y, kernel=kernel, learning_rate=50.0, epochs=400)) for kernel in KERNELS}
     nan_patterns = {(math.isnan(r.w), math.isnan(r.b)) for r in outcomes.values()}
     assert len(nan_patterns) == 1, outcomes
 
@@ -154,6 +153,34 @@ BAD_INPUTS = {
     "None w0": (dict(w0=None), TypeError, ["w0", "None"]),
     "zero record_every": (dict(record_every=0), ValueError, ["record_every", "0"]),
     "float record_every": (dict(record_every=2.5), TypeError, ["record_every", "2.5"]),
+    # One domain of epochs for every kernel: 0 <= epochs < 2**63.
+    "epochs 2**63": (dict(epochs=2**63), ValueError, ["epochs", str(2**63), "< 2**63"]),
+    "epochs 2**64": (dict(epochs=2**64), ValueError, ["epochs", str(2**64), "< 2**63"]),
+    "uint64 epochs 2**63": (dict(epochs=np.uint64(2**63)), ValueError, ["epochs", str(2**63)]),
+    "epochs 10**400": (dict(epochs=10**400), ValueError, ["epochs", "< 2**63", "401 digits"]),
+    # The history is bounded: 10**10 epochs recorded every 50 would be 2·10**8 points.
+    "record_every records too much": (
+        dict(epochs=10**10, record_every=50),
+        ValueError,
+        ["record_every=50", "200000000 points", "epochs=10000000000", "record_every >= 10000"],
+    ),
+    # Python ints (and fractions) too large for a float name the argument, not a bare OverflowError.
+    "learning rate 10**400": (dict(learning_rate=10**400), ValueError, ["learning_rate", "401 digits"]),
+    "w0 -10**400": (dict(w0=-(10**400)), ValueError, ["w0", "-10000000000", "401 digits"]),
+    "b0 10**400": (
+        dict(b0=10**400),
+        ValueError,
+        ["b0", "100000000000...0000 (401 digits)", "beyond float64"],
+    ),
+    "b0 huge fraction": (dict(b0=Fraction(10**400, 3)), ValueError, ["b0", "Fraction(1000"]),
+    # A masked array's mask would be dropped and the masked values used: refused, masked or not.
+    "masked x": (
+        dict(x=np.ma.array([0.1, 50.0, 0.9], mask=[False, True, False])),
+        TypeError,
+        ["x is a masked array", "numpy.ma"],
+    ),
+    "masked y, nothing masked": (dict(y=np.ma.array(GOOD_Y)), TypeError, ["y is a masked array"]),
+    "masked element in a list": (dict(x=[0.1, np.ma.masked, 0.9]), TypeError, ["x[1]", "numpy.ma.masked"]),
 }
 
 
@@ -162,8 +189,10 @@ BAD_INPUTS = {
 def test_bad_input_raises_a_clear_error(kernel, case):
     overrides, error, fragments = BAD_INPUTS[case]
     kwargs = dict(x=GOOD_X, y=GOOD_Y, kernel=kernel, epochs=5) | overrides
-    with pytest.raises(error) as excinfo:
-        fit(**kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. NumPy's "converting a masked element to nan"
+        with pytest.raises(error) as excinfo:
+            fit(**kwargs)
     for fragment in fragments:
         assert fragment in str(excinfo.value)
 

@@ -116,6 +116,12 @@ def fit_scaling(report: pd.DataFrame) -> pd.DataFrame:
             )
             rows.append(row)
             continue
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scaled = _regressors(FULL_TERMS, n, epochs) / seconds[:, None]
+        if not np.isfinite(scaled).all():
+            row["note"] = "not fitted: its times are too small or too large for a fit in float64"
+            rows.append(row)
+            continue
         simple, rel_rms = fit_model(n, epochs, seconds, SIMPLE_TERMS)
         row.update(simple)
         row["rel_rms"] = rel_rms

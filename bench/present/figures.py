@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -309,6 +310,14 @@ def build_figures(
 # --- writing ----------------------------------------------------------------------------------
 
 
+def _save(fig: Figure, path: Path) -> None:
+    with warnings.catch_warnings():
+        # Extreme values (times near 1e300) collapse the axes; the figure is still drawn, and a
+        # layout warning on stderr would only alarm.
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
+        fig.savefig(path, format="png", dpi=DPI)
+
+
 def default_out_dir(report_path: Path) -> Path:
     """Where figures go by default: a folder named after the report, next to it."""
     if report_path.suffix:
@@ -334,9 +343,7 @@ def plot_report(loaded: Report, out_dir: Path) -> tuple[list[Path], list[str]]:
     crossovers = scaling.crossovers(report)
     written = []
     for name, _, fig in figures:
-        write_atomic(
-            out_dir / name, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=DPI), replace=True
-        )
+        write_atomic(out_dir / name, lambda tmp, fig=fig: _save(fig, tmp), replace=True)
         written.append(out_dir / name)
     summary = render_summary(
         title=f"`{report_path.name}`",

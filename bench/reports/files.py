@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -41,18 +42,38 @@ def default_path(results_dir: Path, run_id: str) -> Path:
     return Path(results_dir) / f"{run_id}{SUFFIX}"
 
 
+def check_destination(path: Path, needed_bytes: int) -> None:
+    """ReportError, in one line, when a report cannot be written at ``path``: its folder cannot be
+    made, is not writable (a read-only file system), or has less than ``needed_bytes`` free."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot create {folder} for the report: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK):
+        raise ReportError(f"cannot write the report in {folder}: not writable (a read-only file system?)")
+    free = shutil.disk_usage(folder).free
+    if free < needed_bytes:
+        raise ReportError(
+            f"cannot write the report in {folder}: {free:,} bytes free, the run needs about {needed_bytes:,}"
+        )
+
+
 def write(path: Path, cells: pd.DataFrame, rounds: pd.DataFrame) -> Path:
     """Write ``cells`` to ``path`` and ``rounds`` beside it; returns where ``cells`` went.
 
     Neither file replaces an existing one: when ``path`` or its rounds file is taken, the pair goes to
-    the first free ``NAME-1.csv``, ``NAME-2.csv``, … instead. The rounds file is written first, so a
-    report whose ``.csv`` exists always has its rounds beside it. Missing folders are created.
+    the first free ``NAME-1.csv``, ``NAME-2.csv``, … instead, and a ``run_id`` that named the file
+    names the new one. The rounds file is written first, so a report whose ``.csv`` exists always
+    has its rounds beside it. Missing folders are created.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for candidate in _candidates(path):
         if existing_files(candidate):
             continue
+        if candidate != path and "run_id" in cells and (cells["run_id"] == path.name[: -len(SUFFIX)]).all():
+            cells = cells.assign(run_id=candidate.name[: -len(SUFFIX)])
         rounds_file = rounds_path(candidate)
         try:
             _write_new(rounds_file, rounds)

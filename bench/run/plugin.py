@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,15 +23,16 @@ import pytest
 from bench.present import plotting
 from bench.reports import files
 from bench.reports.frames import CellResult
-from bench.reports.schema import RESULTS_DIR, ns_per_update
+from bench.reports.schema import CELL, RESULTS_DIR, ReportError, ns_per_update
 from bench.run import jit, metadata, options, terminal, timing
 from bench.run.probes import PROBES
 from bench.run.session import SweepRun
 from impls.problem import Problem, make_problem
 from impls.registry import KERNELS, Descend, get_kernel, hooks
 
-_GRID_ARGS = ("kernel", "n", "epochs")
+_GRID_ARGS = CELL
 _RUN = pytest.StashKey[SweepRun]()
+_PREVIOUS_SIGTERM = pytest.StashKey[object]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,7 +84,28 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"{'exists' if len(taken) == 1 else 'exist'}, and reports are never overwritten; "
                 "choose another path or move the old report away"
             )
-    config.stash[_RUN] = SweepRun(plan=plan, metadata=run_metadata, report_path=path)
+    run = SweepRun(plan=plan, metadata=run_metadata, report_path=path)
+    try:
+        run.open_journal()  # before anything is measured: a destination that cannot be written stops here
+    except ReportError as exc:
+        raise pytest.UsageError(f"--csv: {exc}" if csv is not None else str(exc)) from None
+    config.stash[_RUN] = run
+    # SIGTERM (what CI, timeout and systemd send) ends the run like Ctrl-C: pytest then finishes the
+    # session, and the cells measured so far reach the report.
+    config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN, None)
+    if run is None:
+        return
+    signal.signal(signal.SIGTERM, config.stash[_PREVIOUS_SIGTERM])
+    if run.journal is not None and run.written is None and not run.results:
+        run.journal.close(remove=True)  # nothing was measured: no journal to keep
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -151,7 +174,7 @@ def dask_client(pytestconfig: pytest.Config, sweep_run: SweepRun):
     from impls import dask_cluster  # only runs that time a Dask kernel need Dask
 
     with dask_cluster.using(pytestconfig.option.gd_dask_scheduler) as client:
-        sweep_run.metadata.update(dask_cluster.describe(client))
+        sweep_run.update_metadata(dask_cluster.describe(client))
         yield client
         _prepared.cache_clear()  # let go of the scattered data before the cluster closes
 
@@ -163,11 +186,12 @@ def descend(kernel: str, sweep_run: SweepRun) -> Descend:
         return PROBES[kernel]
     function = get_kernel(kernel)
     if KERNELS[kernel].compiled and kernel not in sweep_run.compile_s:
-        sweep_run.compile_s[kernel] = jit.compile_seconds(kernel)
+        sweep_run.record_compile(kernel, jit.compile_seconds(kernel))
         jit.warm_up(function)
     describe_device = hooks(kernel).device_description
-    if describe_device is not None:  # e.g. which device JAX ran on, into every row of the report
-        sweep_run.metadata.setdefault(f"{kernel}_device", describe_device())
+    if describe_device is not None and f"{kernel}_device" not in sweep_run.metadata:
+        # e.g. which device JAX ran on, into every row of the report
+        sweep_run.update_metadata({f"{kernel}_device": describe_device()})
     return function
 
 
@@ -199,7 +223,7 @@ def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun):
         stats = benchmark.stats.stats
         benchmark.extra_info["ns_per_update"] = ns_per_update(stats.median, n, epochs)
         benchmark.extra_info["iterations"] = plan.iterations
-        sweep_run.results.append(CellResult(kernel, n, epochs, tuple(stats.data), plan.iterations))
+        sweep_run.record(CellResult(kernel, n, epochs, tuple(stats.data), plan.iterations))
 
     return run
 

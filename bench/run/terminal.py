@@ -72,6 +72,8 @@ def summary(run: SweepRun, write: Write, shown: Callable[[Path], str]) -> None:
     cell_count = f"{len(run.results)} kernel × cell results"
     if run.interrupted:
         cell_count += " (run interrupted: only the cells that finished)"
+    if run.write_problem is not None:
+        write(f"report: {run.write_problem}")
     if run.written is not None:
         rounds = files.rounds_path(run.written)
         write(f"report: {shown(run.written)} and {shown(rounds)}, {cell_count}")
@@ -79,7 +81,7 @@ def summary(run: SweepRun, write: Write, shown: Callable[[Path], str]) -> None:
             write(f"(not {shown(run.report_path)}, which appeared during the run)")
     elif run.report_path is None:
         write("report: none (--no-csv)")
-    else:
+    elif run.write_problem is None:
         write("report: none written, as no benchmark was timed")
 
 

@@ -1,0 +1,159 @@
+"""Nothing measured is lost: the sweep against real faults, each a real ``pytest bench`` process.
+
+A read-only or full destination is a real tmpfs mounted for the test (the suite runs as root, as CI
+does); SIGTERM and SIGKILL are real signals to a real sweep. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import recover
+from bench.reports import files, journal
+
+ROOT = Path(__file__).resolve().parent.parent
+#: A grid of cells that each take a fraction of a second: long enough to be stopped in the middle.
+SLOW_GRID = ["--kernels", "numpy", "--n", "10,100,1000,10000", "--epochs", "10,100", "--bench-time", "0.2"]
+FAST_GRID = ["--kernels", "numpy", "--n", "10,100", "--epochs", "10", "--bench-time", "0.01"]
+
+
+def sweep_command(csv: Path, grid: list[str]) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "bench",
+        "--benchmark-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--csv",
+        str(csv),
+        *grid,
+    ]
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str, read_only: bool = False):
+    """A real tmpfs of ``size`` mounted at ``where`` for the block."""
+    where.mkdir()
+    options = f"size={size}" + (",ro" if read_only else "")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)
+
+
+def cells_in(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return sum('"cell"' in line for line in path.read_text().splitlines())
+
+
+def wait_for_cells(process: subprocess.Popen, path: Path, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while cells_in(path) < count:
+        assert process.poll() is None, "the sweep ended before it was to be stopped"
+        assert time.monotonic() < deadline, f"no {count} cells in {path} after {timeout} s"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("size", "read_only", "why"), [("1m", True, "not writable"), ("16k", False, "free")])
+def test_a_destination_that_cannot_take_the_report_stops_the_run_before_measuring(
+    tmp_path, size, read_only, why
+):
+    with tmpfs(tmp_path / "mnt", size, read_only) as mnt:
+        result = subprocess.run(
+            sweep_command(mnt / "r.csv", FAST_GRID), cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert list(mnt.iterdir()) == []
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and why in errors[0] and str(mnt) in errors[0]
+    assert "passed" not in result.stdout  # nothing was measured
+
+
+def test_sigterm_keeps_the_cells_that_finished(tmp_path):
+    csv = tmp_path / "r.csv"
+    process = subprocess.Popen(
+        sweep_command(csv, SLOW_GRID), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for_cells(process, journal.journal_path(csv), 2)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    report = pd.read_csv(csv)
+    assert 2 <= len(report) < 8  # the cells that finished, not the whole grid
+    assert "run interrupted" in output
+    assert not journal.journal_path(csv).exists()  # the report holds it all now
+
+
+def test_a_killed_sweep_leaves_a_journal_that_recover_turns_into_its_report(tmp_path, capsys):
+    csv = tmp_path / "r.csv"
+    path = journal.journal_path(csv)
+    process = subprocess.Popen(
+        sweep_command(csv, SLOW_GRID), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_cells(process, path, 2)
+        process.kill()  # SIGKILL: no handler runs
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert not csv.exists()
+    finished = cells_in(path)
+    assert recover.main([str(path)]) == 0
+    assert f"report: {csv}" in capsys.readouterr().out
+    report = pd.read_csv(csv)
+    assert len(report) == finished and not path.exists()
+    assert (report["rounds"] > 0).all() and len(pd.read_csv(files.rounds_path(csv))) == report["rounds"].sum()
+
+
+def test_a_disk_that_fills_during_the_run_saves_the_report_to_the_fallback(tmp_path):
+    fallback = tmp_path / "fallback"
+    fallback.mkdir()
+    with tmpfs(tmp_path / "mnt", "1m") as mnt:
+        csv = mnt / "r.csv"
+        env = {**os.environ, "TMPDIR": str(fallback)}
+        process = subprocess.Popen(
+            sweep_command(csv, SLOW_GRID),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        try:
+            wait_for_cells(process, journal.journal_path(csv), 1)
+            with contextlib.suppress(OSError), open(mnt / "filler", "wb") as filler:
+                while True:  # fill the disk for real
+                    filler.write(b"\0" * 65536)
+            output, _ = process.communicate(timeout=120)
+        finally:
+            process.kill()
+        assert not csv.exists()
+    assert process.returncode == 0
+    saved = fallback / "r.csv"
+    assert f"saved to {saved}" in output
+    assert len(pd.read_csv(saved)) == 8  # every cell of the grid
+
+
+def test_recover_refuses_what_is_not_a_journal_in_one_line(tmp_path, capsys):
+    bogus = tmp_path / "r.journal.jsonl"
+    bogus.write_text("not json\nnor this\n")
+    assert recover.main([str(bogus)]) == 2
+    assert recover.main([str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("python -m bench.recover: error: ") for line in err)
