@@ -71,8 +71,7 @@ def test_same_order_kernels_equal_python_loop_on_whole_trajectories(kernel, n, e
 
 
 def _trajectory(kernel, x, y, lr, epochs, w0, b0):
-    history = fit(x, y, kernel=kernel, learning_rate=lr, epochs=epochs, w0=w0, b0=b0,
-                  record_every=1).history
+    history = fit(x, y, kernel=kernel, learning_rate=lr, epochs=epochs, w0=w0, b0=b0, record_every=1).history
     return history.w, history.b
 
 
@@ -100,29 +99,25 @@ def _scaled_problem(n, seed, scale, fraction):
 
 
 @pytest.mark.parametrize(("n", "epochs", "fraction", "w0", "b0", "seed", "scale"), TRAJECTORY_CASES)
-def test_numpy_agrees_with_python_loop_within_the_summation_bound(n, epochs, fraction, w0, b0, seed,
-                                                                  scale):
+def test_numpy_agrees_with_python_loop_within_the_summation_bound(n, epochs, fraction, w0, b0, seed, scale):
     x, y, lr = _scaled_problem(n, seed, scale, fraction)
     loop_w, loop_b = _trajectory("python_loop", x, y, lr, epochs, w0, b0)
     np_w, np_b = _trajectory("numpy", x, y, lr, epochs, w0, b0)
     depth = any_order_depth(n)
     loop_bound = trajectory_bound(x, y, loop_w, loop_b, w0, b0, lr, depth)
     np_bound = trajectory_bound(x, y, np_w, np_b, w0, b0, lr, depth)
-    _assert_within(np_w, np_b, loop_w, loop_b, loop_bound[0] + np_bound[0],
-                   loop_bound[1] + np_bound[1])
+    _assert_within(np_w, np_b, loop_w, loop_b, loop_bound[0] + np_bound[0], loop_bound[1] + np_bound[1])
 
 
 @pytest.mark.parametrize("kernel", ["python_loop", "numpy", "numba"])
 @pytest.mark.parametrize(("n", "epochs", "fraction", "w0", "b0", "seed", "scale"), TRAJECTORY_CASES)
-def test_kernel_agrees_with_the_correctly_rounded_reference(kernel, n, epochs, fraction, w0, b0, seed,
-                                                            scale):
+def test_kernel_agrees_with_the_correctly_rounded_reference(kernel, n, epochs, fraction, w0, b0, seed, scale):
     x, y, lr = _scaled_problem(n, seed, scale, fraction)
     ref_w, ref_b = trajectory_fsum(x, y, w0, b0, lr, epochs)
     got_w, got_b = _trajectory(kernel, x, y, lr, epochs, w0, b0)
     got_bound = trajectory_bound(x, y, got_w, got_b, w0, b0, lr, any_order_depth(n))
     ref_bound = trajectory_bound(x, y, ref_w, ref_b, w0, b0, lr, sum_depth=1)
-    _assert_within(got_w, got_b, ref_w, ref_b, got_bound[0] + ref_bound[0],
-                   got_bound[1] + ref_bound[1])
+    _assert_within(got_w, got_b, ref_w, ref_b, got_bound[0] + ref_bound[0], got_bound[1] + ref_bound[1])
 
 
 def test_the_bound_is_not_vacuous():

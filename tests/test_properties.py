@@ -40,8 +40,10 @@ def test_numba_equals_python_loop_bitwise(problem):
 @given(problems())
 def test_numpy_stays_within_the_summation_bound_of_python_loop(problem):
     x, y, lr, w0, b0, epochs = problem
-    runs = [fit(x, y, kernel=k, learning_rate=lr, epochs=max(epochs, 1), w0=w0, b0=b0,
-                record_every=1).history for k in ("python_loop", "numpy")]
+    runs = [
+        fit(x, y, kernel=k, learning_rate=lr, epochs=max(epochs, 1), w0=w0, b0=b0, record_every=1).history
+        for k in ("python_loop", "numpy")
+    ]
     depth = any_order_depth(x.shape[0])
     bounds = [trajectory_bound(x, y, h.w, h.b, w0, b0, lr, depth) for h in runs]
     assert_within("w", runs[1].w, runs[0].w, bounds[0][0] + bounds[1][0])
@@ -62,7 +64,6 @@ def test_the_truth_is_a_fixed_point(problem, kernel):
 def test_recording_does_not_change_the_result(problem, kernel, every):
     x, y, lr, w0, b0, epochs = problem
     plain = fit(x, y, kernel=kernel, learning_rate=lr, epochs=epochs, w0=w0, b0=b0)
-    recorded = fit(x, y, kernel=kernel, learning_rate=lr, epochs=epochs, w0=w0, b0=b0,
-                   record_every=every)
+    recorded = fit(x, y, kernel=kernel, learning_rate=lr, epochs=epochs, w0=w0, b0=b0, record_every=every)
     assert (recorded.w, recorded.b) == (plain.w, plain.b)
     assert recorded.history.epoch.tolist() == list(range(0, epochs, every))

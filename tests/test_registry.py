@@ -30,8 +30,9 @@ def test_exactness_is_one_of_the_documented_kinds():
 
 def test_a_kernel_is_one_module_plus_one_registry_line(monkeypatch):
     # Register an existing module under a new name, as a contributor would add a line: fit finds it.
-    monkeypatch.setitem(KERNELS, "copy_of_numpy", Kernel("copy_of_numpy", "impls.numpy_vectorized",
-                                                          "test entry", "bounded"))
+    monkeypatch.setitem(
+        KERNELS, "copy_of_numpy", Kernel("copy_of_numpy", "impls.numpy_vectorized", "test entry", "bounded")
+    )
     assert "copy_of_numpy" in kernel_names()
     x, y = np.array([0.0, 1.0]), np.array([1.0, 2.0])
     got = fit(x, y, kernel="copy_of_numpy", epochs=5)
@@ -40,8 +41,14 @@ def test_a_kernel_is_one_module_plus_one_registry_line(monkeypatch):
 
 
 def test_an_optional_kernel_without_its_dependency_is_hidden_and_explained(monkeypatch):
-    missing = Kernel("needs_missing", "impls.numpy_vectorized", "needs an absent package", "bounded",
-                     requires=("a_package_that_is_not_installed",), extra="imaginary")
+    missing = Kernel(
+        "needs_missing",
+        "impls.numpy_vectorized",
+        "needs an absent package",
+        "bounded",
+        requires=("a_package_that_is_not_installed",),
+        extra="imaginary",
+    )
     monkeypatch.setitem(KERNELS, "needs_missing", missing)
     assert "needs_missing" not in kernel_names()
     with pytest.raises(ValueError, match=r"pip install -e '\.\[imaginary\]'") as excinfo:
