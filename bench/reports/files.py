@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import stat
@@ -160,13 +161,8 @@ def _publish(temporary: Path, path: Path) -> None:
         os.replace(temporary, path)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A report's CSV (plain or ``.gz``) as a DataFrame; ReportError says in one line why not.
-
-    Only regular files are read (not a device such as /dev/zero, nor a FIFO), up to
-    ``MAX_REPORT_BYTES``.
-    """
-    path = Path(path)
+def _check_readable(path: Path) -> None:
+    """ReportError unless ``path`` is a regular file no larger than ``MAX_REPORT_BYTES``."""
     try:
         status = path.stat()
     except FileNotFoundError:
@@ -181,6 +177,26 @@ def read_table(path: Path) -> pd.DataFrame:
         raise ReportError(
             f"{path} is {status.st_size:,} bytes, more than a report can be ({MAX_REPORT_BYTES:,})"
         )
+
+
+def read_json(path: Path) -> object:
+    """A JSON file (pytest-benchmark's output); ReportError says in one line why it cannot be read."""
+    path = Path(path)
+    _check_readable(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path} cannot be read as JSON ({str(exc).splitlines()[0]})") from None
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A report's CSV (plain or ``.gz``) as a DataFrame; ReportError says in one line why not.
+
+    Only regular files are read (not a device such as /dev/zero, nor a FIFO), up to
+    ``MAX_REPORT_BYTES``.
+    """
+    path = Path(path)
+    _check_readable(path)
     try:
         # Kernel names are text whatever they look like (a kernel named "1" stays "1").
         frame = pd.read_csv(path, dtype={"kernel": str})

@@ -74,13 +74,24 @@ class Report:
 
 
 def load(path: str | Path) -> Report:
-    """Read and validate the report at ``path`` and, when it exists, its rounds file.
+    """Read and validate the report at ``path``: a CSV report (with its rounds file when there is
+    one) or the JSON that pytest-benchmark writes for a sweep (``--benchmark-json``,
+    ``--benchmark-autosave``).
 
     ReportError, in one line, for anything that is not a valid report: a missing column, a bad value
     (named with its line), a cell twice, a rounds file that is not this report's.
     """
     path = Path(path)
+    if path.suffix == ".json":
+        summary, rounds = from_pytest_benchmark(path)
+        return _validated(path, summary, rounds, path)
     summary = files.read_table(path)
+    extra = files.rounds_path(path) if path.name.endswith(SUFFIX) else None
+    rounds = load_rounds(extra) if extra is not None and extra.exists() else None
+    return _validated(path, summary, rounds, extra)
+
+
+def _validated(path: Path, summary: pd.DataFrame, rounds: pd.DataFrame | None, extra: Path | None) -> Report:
     missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
     if len(missing) == len(REQUIRED_COLUMNS):
         raise ReportError(f"{path} is not a benchmark report (none of the columns {', '.join(missing)})")
@@ -97,10 +108,8 @@ def load(path: str | Path) -> Report:
     if duplicated.any():
         raise ReportError(f"{path} has cell {cell_name(summary[duplicated].iloc[0])} twice")
 
-    extra = files.rounds_path(path) if path.name.endswith(SUFFIX) else None
-    if extra is not None and extra.exists():
-        rounds = load_rounds(extra)
-        _check_rounds_match(summary, rounds, path, extra)
+    if rounds is not None and len(rounds):
+        _check_rounds_match(summary, rounds, path, extra or path)
         batches = batches_from_rounds(rounds)
         # A cell the rounds file lacks still counts, from its summary line.
         absent = summary.merge(
@@ -115,6 +124,52 @@ def load(path: str | Path) -> Report:
         batches = batches_from_summary(summary)
         source = "summary"
     return Report(path=path, cells=summary, batches=batches, metadata=run_metadata(summary), source=source)
+
+
+def from_pytest_benchmark(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary and rounds of a sweep from pytest-benchmark's JSON, through the ``extra_info``
+    that the sweep gives every benchmark (the cell, calls per round, compile time, run metadata).
+
+    Rounds come from the JSON's ``stats.data`` when it holds them (its default); a benchmark of
+    anything but the sweep is refused by name.
+    """
+    document = files.read_json(path)
+    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
+    if not isinstance(benchmarks, list) or not benchmarks:
+        raise ReportError(f"{path} is not pytest-benchmark's JSON with benchmarks in it")
+    rows, rounds = [], []
+    for bench in benchmarks:
+        extra = bench.get("extra_info") or {}
+        stats = bench.get("stats") or {}
+        if not all(key in extra for key in CELL) or "median" not in stats:
+            raise ReportError(
+                f"{path}: benchmark {bench.get('name', '?')!r} is not one of this suite's sweep "
+                "(its extra_info lacks kernel, n and epochs)"
+            )
+        metadata = extra.get("gdbench") or {}
+        row = {key: extra[key] for key in CELL}
+        row.update(
+            rounds=stats.get("rounds"),
+            min_s=stats.get("min"),
+            max_s=stats.get("max"),
+            median_s=stats["median"],
+            mean_s=stats.get("mean"),
+            stddev_s=stats.get("stddev"),
+            iqr_s=stats.get("iqr"),
+            compile_s=extra.get("compile_s"),
+            **metadata,
+            iterations=extra.get("iterations", stats.get("iterations", 1)),
+        )
+        rows.append(row)
+        for index, seconds in enumerate(stats.get("data") or []):
+            rounds.append((extra["kernel"], extra["n"], extra["epochs"], index, seconds))
+    summary = pd.DataFrame(rows)
+    if "utc_time" not in summary and isinstance(document.get("datetime"), str):
+        summary["utc_time"] = document["datetime"]
+    rounds_frame = pd.DataFrame(rounds, columns=list(ROUNDS_COLUMNS))
+    if len(rounds_frame):
+        rounds_frame = _clean(rounds_frame, path, ["seconds"]).assign(**{BATCH: 0})
+    return summary, rounds_frame
 
 
 def load_rounds(path: Path) -> pd.DataFrame:

@@ -108,6 +108,11 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _plain(value: object) -> object:
+    """A metadata value as JSON holds it (NumPy scalars as Python ones)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(_RUN, None)
     if run is None:
@@ -223,6 +228,10 @@ def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun):
         stats = benchmark.stats.stats
         benchmark.extra_info["ns_per_update"] = ns_per_update(stats.median, n, epochs)
         benchmark.extra_info["iterations"] = plan.iterations
+        # Everything a report row holds besides the timings, so that pytest-benchmark's own JSON
+        # (--benchmark-json, --benchmark-autosave) reads as a report (bench.reports.model.load).
+        benchmark.extra_info["compile_s"] = sweep_run.compile_s.get(kernel)
+        benchmark.extra_info["gdbench"] = {k: _plain(v) for k, v in sweep_run.metadata.items()}
         sweep_run.record(CellResult(kernel, n, epochs, tuple(stats.data), plan.iterations))
 
     return run
