@@ -1,8 +1,9 @@
-"""``python -m bench.compare BASE.csv NEW.csv`` (or ``gd-compare``): compare two benchmark reports.
+"""``python -m bench.compare BASE NEW [NEW…]`` (or ``gd-compare``): compare benchmark reports.
 
-Prints, for every cell in both reports, the base and new time, the ratio new/base with a confidence
-interval, and a verdict (the method: docs/comparing.md). Exit status: 0 no regression, 1 at least
-one cell slower, 2 bad input.
+With two reports: for every cell in both, the base and new time, the ratio new/base with a
+confidence interval, and a verdict (the method: docs/comparing.md). With more: one column per report
+against the first, benchstat-style. Reports are CSV (with their rounds files) or pytest-benchmark's
+JSON of the sweep. Exit status: 0 no regression, 1 at least one cell slower, 2 bad input.
 """
 
 from __future__ import annotations
@@ -73,8 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
             "slower; 2: bad input."
         ),
     )
-    parser.add_argument("base", help="the baseline report (CSV; its .rounds.csv is used if present)")
-    parser.add_argument("new", help="the report to judge against it")
+    parser.add_argument(
+        "base", help="the baseline report (CSV, its .rounds.csv used if present; or pytest-benchmark JSON)"
+    )
+    parser.add_argument(
+        "new",
+        nargs="+",
+        help="the report(s) to judge against it; with several, each is a column and the false-alarm "
+        "rate alpha is shared among them",
+    )
     add_decision_options(parser)
     parser.add_argument(
         "--format", choices=sorted(present.RENDERERS), default="text", help="output format (default: text)"
@@ -92,18 +100,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        comparison = analysis.compare(
-            model.load(args.base),
-            model.load(args.new),
-            threshold=args.threshold,
-            alpha=args.alpha,
-            between_run_sd=args.between_run_sd,
+        base = model.load(args.base)
+        news = [model.load(path) for path in args.new]
+        comparisons = analysis.compare_many(
+            base, news, threshold=args.threshold, alpha=args.alpha, between_run_sd=args.between_run_sd
         )
     except (ReportError, TypeError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
-    present.emit(comparison, args.format)
-    return exit_status(comparison)
+    if len(news) == 1:
+        present.emit(comparisons[0], args.format)
+    elif args.format != "text":
+        print(
+            f"{parser.prog}: error: --format {args.format} compares two reports; give one NEW",
+            file=sys.stderr,
+        )
+        return 2
+    else:
+        sys.stdout.write(present.render_columns(base, news, comparisons))
+    return max(exit_status(comparison) for comparison in comparisons)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ exceed every machine's memory when its chunks are drawn or read on the workers
 The statistics are ``sufficient_stats``'s: the gradient depends on the data only through N and the
 sums Σu, Σv, Σu², Σuv of the deviations u = x − k_x, v = y − k_y from a shift (k_x, k_y), exactly for
 any shift, and centring keeps a large offset in the data from cancelling. ``sufficient_stats`` shifts by
-the means, which costs a first pass; here the shift is the mean of the first chunk, known after reading
+the mean of its first 1024 samples; here the shift is the mean of the first chunk, known after reading
 one chunk, so the sums take a single pass (any value within the data's range centres as well). Each
 chunk adds its deviations' terms with ``np.sum`` and dask adds the chunks' sums in a tree; the epochs
 then run ``sufficient_stats.epoch`` on the client, unchanged.

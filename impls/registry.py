@@ -86,14 +86,14 @@ KERNELS: dict[str, Kernel] = {
         Kernel(
             "sufficient_stats",
             "impls.sufficient_stats",
-            "centred sums once, then O(1) per epoch",
+            "shifted sums in one pass, then O(1) per epoch",
             "bounded",
             compiled=True,
         ),
         Kernel(
             "closed_form",
             "impls.closed_form",
-            "the epoch's affine map raised to a power by squaring",
+            "the epoch map's eigenvalues raised to the power epochs, exact at any epochs",
             "bounded",
             compiled=True,
         ),

@@ -1,25 +1,30 @@
-"""Sufficient statistics: one O(N) pass for centred sums, then each epoch in O(1).
+"""Sufficient statistics: one O(N) pass for shifted sums, then each epoch in O(1).
 
 The gradient of the mean squared error depends on the data only through Σx, Σx², Σy, Σxy and N. Used
 raw, as Σxy − w·Σx² − b·Σx, they cancel catastrophically when x has a large offset (x = 10⁴ + U[0,1):
-Σx² is 10⁸·N while the spread that matters is N/12), so this kernel shifts first: with x̄, ȳ the means
-and u_i = x_i − x̄, v_i = y_i − ȳ, it keeps Σu, Σv, Σu², Σuv. For any shift, exactly,
+Σx² is 10⁸·N while the spread that matters is N/12), so this kernel shifts first: with a shift
+(k_x, k_y) inside the data and u_i = x_i − k_x, v_i = y_i − k_y, it keeps Σu, Σv, Σu², Σuv. For any
+shift, exactly,
 
-    r_i = y_i − (w·x_i + b) = v_i − w·u_i − c,      c = (b + w·x̄) − ȳ,
-    Σ r_i·u_i = Σuv − w·Σu² − c·Σu,    Σ r_i = Σv − w·Σu − N·c,    Σ r_i·x_i = Σ r_i·u_i + x̄·Σ r_i,
+    r_i = y_i − (w·x_i + b) = v_i − w·u_i − c,      c = (b + w·k_x) − k_y,
+    Σ r_i·u_i = Σuv − w·Σu² − c·Σu,    Σ r_i = Σv − w·Σu − N·c,    Σ r_i·x_i = Σ r_i·u_i + k_x·Σ r_i,
 
 and the update is ``numba_simd``'s from Σ r·x and Σ r. The iterates equal the per-epoch descent's in
-exact arithmetic (Σu and Σv are zero only then; keeping them makes the identity hold for the rounded
-shifts too).
+exact arithmetic, whatever the shift. The shift is the mean of the first ``SHIFT_SAMPLES`` samples
+(all of them when N is smaller), known after reading that block, so the sums take a single pass over
+x and y; for data in no particular order it lies within a few standard deviations/√SHIFT_SAMPLES of
+the mean, so the shifted sums are as small as centred ones (Σu² ≈ N·var(x)·(1 + 1/SHIFT_SAMPLES)).
+The bound of ``tests/error_bounds.py`` is stated for any shift, on the magnitudes of these sums.
 
-Cost: O(N + epochs): two passes over x and y per call (means, then centred sums; vectorized like
-``numba_simd``), then about twenty floating-point operations per epoch.
+Cost: O(N + epochs): one pass over x and y per call (the first ``SHIFT_SAMPLES`` samples are read
+twice; vectorized like ``numba_simd``), then about twenty floating-point operations per epoch.
 
 Floating-point order: the deviations u_i, v_i are rounded once each (``deviation`` is compiled without
-fast-math flags, so no reassociation can undo the centring); the sums run in any order; the per-epoch
-recurrence (``epoch``) is strict, in the order written above. The error bound of
-``tests/error_bounds.py`` for this kernel counts the roundings of each product of data along that
-path (at most N + 10) on the magnitudes of the centred quantities.
+fast-math flags, so no reassociation can undo the shift); the sums run in any order (``reassoc`` and
+``contract`` on the reductions, as in ``numba_simd``); the per-epoch recurrence (``epoch``) is strict,
+in the order written above. The error bound of ``tests/error_bounds.py`` for this kernel counts the
+roundings of each product of data along that path (at most N + 10) on the magnitudes of the shifted
+quantities.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from numba import njit
 
 from impls.numba_simd import REDUCTION_FASTMATH, step
 
+#: Samples whose mean is the shift: enough to land within a few σ/√1024 of the mean for unordered data,
+#: few enough (16 KiB of x and y) to stay in the first-level cache for the pass that follows.
+SHIFT_SAMPLES = 1024
+
 
 @njit(cache=False, fastmath=False)
 def deviation(value: float, shift: float) -> float:
@@ -37,18 +46,20 @@ def deviation(value: float, shift: float) -> float:
 
 
 @njit(cache=False, fastmath=REDUCTION_FASTMATH)
-def centred_statistics(
-    x: np.ndarray, y: np.ndarray
-) -> tuple[float, float, float, float, float, float]:
-    """``(x̄, ȳ, Σu, Σv, Σu², Σuv)`` with u = x − x̄, v = y − ȳ: two passes, sums in any order."""
+def centred_statistics(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """``(k_x, k_y, Σu, Σv, Σu², Σuv)`` with u = x − k_x, v = y − k_y: one pass, sums in any order.
+
+    (k_x, k_y) is the mean of the first ``SHIFT_SAMPLES`` samples (rounded, as computed).
+    """
     n = x.shape[0]
+    head = min(n, SHIFT_SAMPLES)
     sum_x = 0.0
     sum_y = 0.0
-    for i in range(n):
+    for i in range(head):
         sum_x += x[i]
         sum_y += y[i]
-    shift_x = sum_x / n
-    shift_y = sum_y / n
+    shift_x = sum_x / head
+    shift_y = sum_y / head
     sum_u = 0.0
     sum_v = 0.0
     sum_uu = 0.0

@@ -4,6 +4,7 @@ No timing is asserted here: what is checked is which benchmarks ran, what the re
 options stop the run, and that Ctrl-C keeps the cells that finished.
 """
 
+import importlib.util
 import os
 import re
 import signal
@@ -212,3 +213,28 @@ def test_ctrl_c_keeps_the_cells_that_finished(tmp_path):
     assert len(reported) < default_cells * len(SWEPT)  # the run really was cut short
     assert set(zip(rounds["kernel"], rounds["n"], rounds["epochs"])) == reported
     assert cells["rounds"].sum() == len(rounds)
+
+
+def test_benchmark_histogram_draws_or_is_refused_before_measuring(tmp_path):
+    result = pytest_bench(
+        "--benchmark-only",
+        "--kernels",
+        "numpy",
+        "--n",
+        "10",
+        "--epochs",
+        "10",
+        "--bench-time",
+        "0.01",
+        "--no-csv",
+        f"--benchmark-histogram={tmp_path / 'hist'}",
+    )
+    if importlib.util.find_spec("pygal") and importlib.util.find_spec("pygaljs"):
+        assert result.returncode == 0
+        assert list(tmp_path.glob("hist*.svg"))
+    else:
+        assert result.returncode == pytest.ExitCode.USAGE_ERROR
+        assert result.stderr.strip().splitlines() == [
+            "ERROR: --benchmark-histogram needs pygal and pygaljs: pip install -e '.[histogram]'"
+        ]
+        assert "passed" not in result.stdout  # refused before any cell was measured

@@ -568,3 +568,23 @@ def test_too_few_cells_keep_their_own_variance():
     moderated, total = cmp._moderate(variance, df)
     assert moderated.tolist() == variance.tolist()
     assert total.tolist() == [8.0, 8.0]
+
+
+def test_several_reports_get_a_column_each_against_the_first(capsys):
+    status = compare_cli.main([str(DATA / "base.csv"), str(DATA / "aa.csv"), str(DATA / "slower.csv")])
+    out = capsys.readouterr().out
+    assert status == 1  # slower.csv holds a real slowdown
+    header = out.splitlines()[0].split()
+    assert header == ["cell", "base.csv", "aa.csv", "vs", "base", "slower.csv", "vs", "base"]
+    kernel, n, epochs = fx.SLOW_CELL
+    slow_line = next(line for line in out.splitlines() if line.startswith(f"{kernel} n={n} epochs={epochs} "))
+    assert slow_line.rstrip().endswith("slower") and slow_line.count(" ~") == 1  # aa.csv: no change
+    assert f"regression: {kernel} n={n} epochs={epochs}:" in out and "in slower.csv" in out
+    assert "(3)" in slow_line  # batches shown beside each time
+    # alpha is shared between the two columns, so the whole table keeps its false-alarm rate.
+    assert out.count(f"family-wise false-alarm rate {cmp.DEFAULT_ALPHA / 2:g}") == 2
+
+
+def test_several_unchanged_reports_exit_0(capsys):
+    assert compare_cli.main([str(DATA / "base.csv"), str(DATA / "aa.csv"), str(DATA / "base.csv")]) == 0
+    assert "regression" not in capsys.readouterr().out

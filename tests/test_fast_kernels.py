@@ -7,8 +7,10 @@ evaluated along the computed trajectories; the kernel's module docstring says wh
   (counted differently, see each module), sums in an order the compiler, the threads or BLAS choose —
   ``trajectory_bound`` with the any-order depth N − 1.
 * ``sufficient_stats``: ``sufficient_stats_trajectory_bound`` (rounding counts along the centred
-  recurrence). ``closed_form``: ``closed_form_bound`` for one call of k epochs (powers by squaring),
-  and ``closed_form_trajectory_bound`` for a chain of one-epoch calls.
+  recurrence). ``closed_form``: ``closed_form_bound`` for one call of k epochs (the statistics' errors
+  through the exact k-epoch map, plus the evaluation's roundings), and ``closed_form_trajectory_bound``
+  for a chain of one-epoch calls. ``test_closed_form.py`` holds the long single calls against exact
+  arithmetic.
 
 Two computed trajectories A and B are compared with ``|A − B| ≤ E_A + E_B`` (each kernel's distance to
 the exact iterates, bounded). A bound so loose that it could hide a real error would make these tests
@@ -33,7 +35,6 @@ from error_bounds import (
     any_order_depth,
     assert_within,
     closed_form_bound,
-    closed_form_map_bounds,
     closed_form_trajectory_bound,
     critical_learning_rate,
     gamma,
@@ -45,7 +46,6 @@ from hypothesis import strategies as st
 from reference import trajectory_fsum
 
 from impls import KERNELS, fit, get_kernel, kernel_names, make_problem
-from impls.closed_form import power
 from impls.numba_parallel import PARALLEL_MIN_N
 from impls.numpy_blocked import BLOCK
 from impls.sufficient_stats import centred_statistics
@@ -58,10 +58,12 @@ REORDERED_SUMS = ["numba_simd", "numba_parallel", "numpy_fast"] + (["jax"] if JA
 FROM_STATISTICS = ["sufficient_stats", "closed_form"]
 NEW_KERNELS = ["numba_simd", "numba_parallel", "numpy_fast", "sufficient_stats", "closed_form", "jax"]
 
+
 def trajectory(kernel, x, y, learning_rate, epochs, w0=0.0, b0=0.0):
     """(w, b) after each epoch, from a chain of one-epoch calls (``fit``'s history)."""
-    result = fit(x, y, kernel=kernel, learning_rate=learning_rate, epochs=epochs, w0=w0, b0=b0,
-                 record_every=1)
+    result = fit(
+        x, y, kernel=kernel, learning_rate=learning_rate, epochs=epochs, w0=w0, b0=b0, record_every=1
+    )
     return result.history.w, result.history.b
 
 
@@ -69,10 +71,11 @@ def kernel_bound(kernel, x, y, ws, bs, w0, b0, learning_rate):
     """The derived bound on |computed − exact| along ``kernel``'s computed trajectory (ws, bs)."""
     if kernel == "python_loop" or kernel in REORDERED_SUMS:
         return trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, any_order_depth(x.shape[0]))
-    shift_x, shift_y = centred_statistics(x, y)[:2]
+    statistics = centred_statistics(x, y)
     if kernel == "sufficient_stats":
+        shift_x, shift_y = statistics[:2]
         return sufficient_stats_trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, shift_x, shift_y)
-    return closed_form_trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, shift_x, shift_y)
+    return closed_form_trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, statistics)
 
 
 def assert_agrees_with_python_loop(kernel, x, y, learning_rate, epochs, w0=0.0, b0=0.0):
@@ -191,24 +194,15 @@ def test_large_offset_trajectory_agrees_with_correctly_rounded_reference(kernel,
     ids=["unit-interval", "offset-1e4"],
 )
 def test_closed_form_single_call_agrees_with_correctly_rounded_reference(make, epochs):
-    # One call of many epochs is where repeated squaring differs from stepping; compare its end point.
+    # One call of many epochs is where the closed form differs from stepping; compare its end point.
     x, y, learning_rate = make()
     w, b = get_kernel("closed_form")(x, y, 0.0, 0.0, learning_rate, epochs)
     ref_w, ref_b = trajectory_fsum(x, y, 0.0, 0.0, learning_rate, epochs)
     ref_bound_w, ref_bound_b = trajectory_bound(x, y, ref_w, ref_b, 0.0, 0.0, learning_rate, 1)
-    shift_x, shift_y = centred_statistics(x, y)[:2]
-    map_bounds = closed_form_map_bounds(x, y, learning_rate, shift_x, shift_y)
-    bound_w, bound_b = closed_form_bound(map_bounds, shift_x, shift_y, 0.0, 0.0, epochs, w)
+    statistics = centred_statistics(x, y)
+    bound_w, bound_b = closed_form_bound(x, y, statistics, 0.0, 0.0, learning_rate, epochs)
     assert_within("closed_form w", w, ref_w[-1], bound_w + ref_bound_w[-1])
     assert_within("closed_form b", b, ref_b[-1], bound_b + ref_bound_b[-1])
-
-
-@pytest.mark.parametrize("k", [*range(1, 41), 63, 64, 65, 1000, 4097, 10**6])
-def test_closed_form_powers_are_exact_where_the_arithmetic_is(k):
-    # ζ ↦ [[1, 1], [0, 1]]·ζ + (1, 2) applied k times is ζ ↦ [[1, k], [0, 1]]·ζ + (k², 2k): small
-    # integers, every product exact, so squaring must give exactly that.
-    shear = (1.0, 1.0, 0.0, 1.0, 1.0, 2.0)
-    assert power(shear, k) == (1.0, k, 0.0, 1.0, k * k, 2 * k)
 
 
 def test_centred_statistics_against_correctly_rounded_sums():

@@ -358,3 +358,39 @@ def _check_fraction(name: str, value: float, upper: float | None) -> None:
     if value <= 0 or (upper is not None and value >= upper):
         bound = f"between 0 and {upper:g}" if upper is not None else "> 0"
         raise ValueError(f"{name} must be {bound} (exclusive), got {value!r}")
+
+
+def compare_many(
+    base: Report,
+    news: list[Report],
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    between_run_sd: float = BETWEEN_RUN_SD,
+) -> list[Comparison]:
+    """Each of ``news`` compared with ``base``, at ``alpha / len(news)`` each (Bonferroni across
+    the columns), so that the chance of any false "slower" anywhere stays below ``alpha``."""
+    if not news:
+        raise ValueError("news must hold at least one report to compare with the base")
+    level = alpha / len(news)
+    return [compare(base, new, threshold, level, between_run_sd) for new in news]
+
+
+def spread(report: Report) -> pd.DataFrame:
+    """Per cell of ``report``: its time (geometric mean of batch medians), the spread of that time
+    as a relative standard deviation, and its batches.
+
+    The spread is the SD of the batches' log medians when there are several, else the within-run
+    uncertainty of the one median: what a reader needs to judge a difference by eye.
+    """
+    grouped = report.batches.groupby(_KEY, sort=True)
+    out = grouped.agg(
+        log_mean=("log_median", "mean"),
+        batches=("log_median", "size"),
+        log_sd=("log_median", "std"),
+        within=("within_var", "mean"),
+    )
+    relative = np.where(out["batches"] > 1, out["log_sd"], np.sqrt(out["within"]))
+    return pd.DataFrame(
+        {"time_s": np.exp(out["log_mean"]), "spread": np.expm1(relative), "batches": out["batches"]},
+        index=out.index,
+    ).reset_index()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench.gating.git import GateError
 from bench.run.options import resolve_plan
+from bench.run.terminal import clock
 
 #: Batches per side unless --batches says otherwise, and seconds of timed rounds per benchmark in
 #: each. A batch is the unit of replication: its median is precise after a tenth of a second, while a
@@ -114,12 +115,19 @@ def measure(
 ) -> dict[str, list[Path]]:
     """Run ``batches`` batches of each side (name -> code), interleaved; its batch reports."""
     done: dict[str, list[Path]] = {side: [] for side in trees}
-    for batch, side in batch_order(list(trees), batches):
+    order = batch_order(list(trees), batches)
+    began = time.monotonic()
+    for finished, (batch, side) in enumerate(order, start=1):
         start = time.monotonic()
         csv = work / f"{side}-{batch}.csv"
         done[side].append(run_batch(trees[side], grid, csv, work / "logs" / f"{side}-{batch}.log"))
         if progress:
-            progress(f"batch {batch + 1}/{batches} {side}: {time.monotonic() - start:.0f} s")
+            elapsed = time.monotonic() - began
+            left = elapsed / finished * (len(order) - finished)
+            progress(
+                f"batch {batch + 1}/{batches} {side}: {time.monotonic() - start:.0f} s "
+                f"({finished}/{len(order)} runs, {clock(elapsed)} elapsed, ~{clock(left)} left)"
+            )
     return done
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import sys
+from pathlib import Path
 
-from bench.analysis.compare import ADDED, FASTER, PROBE, REMOVED, SLOWER, UNCHANGED, Comparison
+from bench.analysis.compare import ADDED, FASTER, PROBE, REMOVED, SLOWER, UNCHANGED, Comparison, spread
 from bench.present.formatting import format_seconds
 from bench.present.tables import markdown_escape, table_lines
-from bench.reports.schema import cell_name
+from bench.reports.model import Report
+from bench.reports.schema import CELL, cell_name
 
 
 def regression_lines(comparison: Comparison) -> list[str]:
@@ -133,3 +136,57 @@ def emit(comparison: Comparison, fmt: str) -> None:
         side += regression_lines(comparison)
         for line in side:
             print(line, file=sys.stderr)
+
+
+def render_columns(base: Report, news: list[Report], comparisons: list[Comparison]) -> str:
+    """Several reports against the first, benchstat-style: a column of times per report (± the
+    spread, in brackets the batches) and, for each later one, its ratio to the base with the
+    verdict (``~`` where nothing significant changed); then notes and regressions per report."""
+    names = [_short(report.path) for report in [base, *news]]
+    table = spread(base).rename(columns={"time_s": "time_0", "spread": "spread_0", "batches": "batches_0"})
+    for index, (report, comparison) in enumerate(zip(news, comparisons, strict=True), start=1):
+        mine = spread(report).rename(
+            columns={"time_s": f"time_{index}", "spread": f"spread_{index}", "batches": f"batches_{index}"}
+        )
+        verdicts = comparison.table[[*CELL, "ratio", "verdict"]].rename(
+            columns={"ratio": f"ratio_{index}", "verdict": f"verdict_{index}"}
+        )
+        table = table.merge(mine, on=list(CELL), how="outer").merge(verdicts, on=list(CELL), how="left")
+    header = ["cell", names[0]]
+    for name in names[1:]:
+        header += [name, "vs base"]
+    rows = []
+    for row in table.sort_values(list(CELL)).to_dict("records"):
+        cells = [f"{row['kernel']} n={row['n']} epochs={row['epochs']}", _time(row, 0)]
+        for index in range(1, len(names)):
+            cells += [_time(row, index), _delta(row.get(f"ratio_{index}"), row.get(f"verdict_{index}"))]
+        rows.append(cells)
+    right = set(range(1, len(header)))
+    lines = table_lines(header, rows, right=right)
+    for name, comparison in zip(names[1:], comparisons, strict=True):
+        lines += ["", f"{name} vs {names[0]}: {summary_line(comparison)}"]
+        lines += [f"warning: {w}" for w in comparison.warnings]
+        lines += [f"note: {n}" for n in comparison.notes]
+        lines += [f"{line} in {name}" for line in regression_lines(comparison)]
+    return "\n".join(lines) + "\n"
+
+
+def _short(path: Path) -> str:
+    return Path(path).name
+
+
+def _time(row: dict, index: int) -> str:
+    time = row.get(f"time_{index}")
+    if time is None or not math.isfinite(time):
+        return "—"
+    return f"{format_seconds(time)} ± {row[f'spread_{index}']:.1%} ({int(row[f'batches_{index}'])})"
+
+
+def _delta(ratio: float | None, verdict: str | None) -> str:
+    if verdict in (SLOWER, FASTER):
+        return f"{ratio:.2f}x {verdict}"
+    if verdict in (ADDED, REMOVED):
+        return verdict
+    if verdict == PROBE:
+        return f"{ratio:.2f}x probe"
+    return "~" if verdict == UNCHANGED else "—"

@@ -12,9 +12,12 @@ runs after Ctrl-C, so an interrupted run keeps what it measured.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.util
 import math
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from impls.registry import KERNELS, Descend, get_kernel, hooks
 _GRID_ARGS = CELL
 _RUN = pytest.StashKey[SweepRun]()
 _PREVIOUS_SIGTERM = pytest.StashKey[object]()
+_PROGRESS = pytest.StashKey[terminal.Progress]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +68,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if no_csv and config.option.gd_plot:
         raise pytest.UsageError("--plot draws the run's report, so it needs one: drop --no-csv")
 
+    if getattr(config.option, "benchmark_histogram", None) and not all(
+        importlib.util.find_spec(name) for name in ("pygal", "pygaljs")
+    ):
+        # pytest-benchmark would time every cell first and only then fail to draw.
+        raise pytest.UsageError(
+            "--benchmark-histogram needs pygal and pygaljs: pip install -e '.[histogram]'"
+        )
     if config.option.gd_plot and not plotting.can_plot():
         raise pytest.UsageError(f"--plot: {plotting.PLOT_EXTRA_HINT}")
 
@@ -106,6 +117,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    """Print a line on the terminal from inside a test, past pytest's output capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        # After pytest's progress dots the line is not yet ended; write_line does not see that.
+        if getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0):
+            reporter.write("\n")
+        reporter.write_line(line)
 
 
 def _plain(value: object) -> object:
@@ -201,7 +225,7 @@ def descend(kernel: str, sweep_run: SweepRun) -> Descend:
 
 
 @pytest.fixture
-def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun):
+def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun, pytestconfig: pytest.Config):
     """``time_call(function, *args)``: warm up, plan the rounds, time them, record the cell.
 
     Each round times ``iterations`` back-to-back calls on the same data (made outside the timed
@@ -233,8 +257,25 @@ def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun):
         benchmark.extra_info["compile_s"] = sweep_run.compile_s.get(kernel)
         benchmark.extra_info["gdbench"] = {k: _plain(v) for k, v in sweep_run.metadata.items()}
         sweep_run.record(CellResult(kernel, n, epochs, tuple(stats.data), plan.iterations))
+        progress = pytestconfig.stash.get(_PROGRESS, None)
+        line = progress.tick(time.monotonic()) if progress is not None else None
+        if line:
+            _say(pytestconfig, line)
 
     return run
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Count the benchmarks that will be timed, for the progress lines."""
+    run = session.config.stash.get(_RUN, None)
+    if run is None:
+        return
+    timed = [
+        item
+        for item in session.items
+        if "time_call" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("skip")
+    ]
+    session.config.stash[_PROGRESS] = terminal.Progress(len(timed), time.monotonic())
 
 
 @pytest.hookimpl(wrapper=True)

@@ -96,3 +96,41 @@ def plot(report_path: Path, write: Write, shown: Callable[[Path], str]) -> None:
     write(f"figures and summary: {shown(out_dir)}/ ({', '.join(p.name for p in written)})")
     for note in notes:
         write(f"note: {note}")
+
+
+class Progress:
+    """Progress lines for a long run: benchmarks done of total, elapsed, an estimate of what is left.
+
+    One line each time another tenth of the run is done (every benchmark when there are fewer than
+    ten), so a CI log gets a handful of lines, never a redraw per second.
+    """
+
+    def __init__(self, total: int, start: float) -> None:
+        self.total = total
+        self.start = start
+        self.done = 0
+        self._last_tenth = 0
+
+    def tick(self, now: float) -> str | None:
+        """Count one finished benchmark; the line to print, or None."""
+        self.done += 1
+        if self.total <= 0:
+            return None
+        tenth = self.done * 10 // self.total
+        if tenth == self._last_tenth and self.total >= 10:
+            return None
+        self._last_tenth = tenth
+        elapsed = now - self.start
+        left = elapsed / self.done * max(self.total - self.done, 0)
+        return (
+            f"gdbench progress: {self.done}/{self.total} benchmarks ({self.done / self.total:.0%}), "
+            f"{clock(elapsed)} elapsed, ~{clock(left)} left"
+        )
+
+
+def clock(seconds: float) -> str:
+    """Seconds as m:ss (or h:mm:ss)."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
