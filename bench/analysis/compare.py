@@ -175,24 +175,32 @@ def cell_statistics(
     ``base`` and ``new`` have one row per (kernel, n, epochs, batch) with ``log_median``,
     ``within_var`` and ``rounds``, for the same cells. See the module docstring for the method.
     """
+    # Cells are numbered once, so that every sum below is a bincount over integer codes: the
+    # comparison runs thousands of times in A/A analyses and history scans.
+    cells, _, _ = _cell_codes(base, new)
+    m = len(cells)
     side = {}
     split = set_aside_outliers(base, new, between_run_sd)
     for label, (frame, outliers) in zip(("base", "new"), split, strict=True):
-        grouped = frame.groupby(_KEY, sort=True)
-        summary = grouped.agg(
-            mean=("log_median", "mean"),
-            batches=("log_median", "size"),
-            within=("within_var", "mean"),
-            rounds=("rounds", "sum"),
+        kept = _codes_of(frame, cells)
+        x = frame["log_median"].to_numpy(dtype=float)
+        batches = np.bincount(kept, minlength=m)
+        mean = np.bincount(kept, weights=x, minlength=m) / batches
+        side[label] = pd.DataFrame(
+            {
+                "mean": mean,
+                "batches": batches,
+                "within": np.bincount(kept, weights=frame["within_var"].to_numpy(float), minlength=m)
+                / batches,
+                "rounds": np.bincount(kept, weights=frame["rounds"].to_numpy(float), minlength=m).astype(
+                    "int64"
+                ),
+                "ss": np.bincount(kept, weights=(x - mean[kept]) ** 2, minlength=m),
+                "outliers": np.bincount(_codes_of(outliers, cells), minlength=m),
+            },
+            index=cells,
         )
-        deviations = frame["log_median"] - grouped["log_median"].transform("mean")
-        summary["ss"] = (deviations**2).groupby([frame[c] for c in _KEY]).sum()
-        summary["outliers"] = (
-            outliers.groupby(_KEY).size().reindex(summary.index, fill_value=0).astype("int64")
-        )
-        side[label] = summary
     b, w = side["base"], side["new"]
-    cells = b.index
 
     # Under "no change" both runs scatter alike: pool their sums of squares. Rounds within a run
     # understate the spread between runs, so the variance never goes below the floor (assumed
@@ -214,7 +222,6 @@ def cell_statistics(
     t_stat = diff / se
     # One-sided in the direction observed: each direction is its own family at level alpha.
     p_value = stats.t.sf(np.abs(t_stat), df)
-    m = len(cells)
     t_crit = stats.t.ppf(1 - alpha / m, df)
     significant = p_value < alpha / m
     big = math.log1p(threshold)
@@ -261,24 +268,38 @@ def set_aside_outliers(
     Where half a side's batches of a cell or more would be outliers, none are: every cell keeps most
     of its batches, and a side split in two is not cut down to one of its halves.
     """
+    cells, *codes = _cell_codes(base, new)
     deviations = []
-    for frame in (base, new):
-        log_median = frame["log_median"]
-        centre = log_median.groupby([frame[c] for c in _KEY]).transform("median")
-        deviations.append((log_median - centre).abs())
-    both = pd.concat(
-        [frame[_KEY].assign(deviation=d) for frame, d in zip((base, new), deviations, strict=True)]
-    )
-    mad = both.groupby(_KEY)["deviation"].median().rename("mad")
+    for frame, code in zip((base, new), codes, strict=True):
+        log_median = frame["log_median"].to_numpy(dtype=float)
+        centre = pd.Series(log_median).groupby(code).transform("median").to_numpy()
+        deviations.append(np.abs(log_median - centre))
+    mad = pd.Series(np.concatenate(deviations)).groupby(np.concatenate(codes)).median()
+    mad = mad.reindex(range(len(cells))).to_numpy()
     result = []
-    for frame, deviation in zip((base, new), deviations, strict=True):
-        scale = np.maximum(_MAD_TO_SD * frame[_KEY].join(mad, on=_KEY)["mad"], between_run_sd)
-        count = frame.groupby(_KEY)["log_median"].transform("size")
+    for frame, code, deviation in zip((base, new), codes, deviations, strict=True):
+        scale = np.maximum(_MAD_TO_SD * mad[code], between_run_sd)
+        count = np.bincount(code, minlength=len(cells))[code]
         outlier = (count >= OUTLIER_MIN_BATCHES) & (deviation > OUTLIER_SDS * scale)
         # A side whose batches split into two far-apart groups is not "mostly ordinary": keep it all.
-        outlier &= 2 * outlier.groupby([frame[c] for c in _KEY]).transform("sum") < count
+        outlier &= 2 * np.bincount(code, weights=outlier, minlength=len(cells))[code] < count
         result.append((frame[~outlier], frame[outlier]))
     return result[0], result[1]
+
+
+def _cell_codes(base: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray]:
+    """The cells of both frames, sorted, and each row's cell as an integer code into them."""
+    keys = pd.MultiIndex.from_frame(pd.concat([base[_KEY], new[_KEY]], ignore_index=True))
+    codes, cells = keys.factorize(sort=True)
+    cells = pd.MultiIndex.from_tuples(list(cells), names=_KEY)
+    return cells, codes[: len(base)], codes[len(base) :]
+
+
+def _codes_of(frame: pd.DataFrame, cells: pd.MultiIndex) -> np.ndarray:
+    """Each row's cell as its position in ``cells``."""
+    if frame.empty:
+        return np.zeros(0, dtype=np.int64)
+    return cells.get_indexer(pd.MultiIndex.from_frame(frame[_KEY]))
 
 
 def _moderate(variance: pd.Series, df: pd.Series) -> tuple[pd.Series, pd.Series]:
