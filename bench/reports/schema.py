@@ -50,7 +50,9 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "blas",
     "blas_threads",
     "numba_threads",
+    "numba_threading_layer",
     "sweep",
+    "load",
 )
 #: Run metadata whose difference between two reports makes their ratios mix code and machine.
 MATCHED_METADATA: tuple[str, ...] = (

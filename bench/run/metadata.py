@@ -61,6 +61,9 @@ def collect(
         "blas_threads": blas_threads,
         # The size of Numba's thread pool (its parallel kernels' default), read without starting it.
         "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
+        # The layer asked for ("default" lets Numba choose); the sweep replaces it with the layer
+        # that ran once a parallel kernel has started it (bench.run.session).
+        "numba_threading_layer": str(numba.config.THREADING_LAYER),
         "sweep": sweep,
         "env": " ".join(f"{name}={os.environ[name]}" for name in THREAD_ENV if name in os.environ) or "none",
     }

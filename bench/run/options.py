@@ -69,6 +69,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="write the report to PATH (must end in .csv and not exist; rounds go to PATH.rounds.csv) "
         "instead of results/<UTC time>_<commit>_<host>.csv",
     )
+    group.addoption(
+        "--load",
+        dest="gd_load",
+        default=None,
+        metavar="K",
+        help="run K CPU-bound processes beside the sweep for its whole duration, to measure how the "
+        "kernels hold up under contention (recorded in the report's load column; default 0)",
+    )
     group.addoption("--no-csv", dest="gd_no_csv", action="store_true", help="write no report")
     group.addoption(
         "--plot",

@@ -27,7 +27,8 @@ from bench.present import plotting
 from bench.reports import files
 from bench.reports.frames import CellResult
 from bench.reports.schema import CELL, RESULTS_DIR, ReportError, ns_per_update
-from bench.run import jit, metadata, options, terminal, timing
+from bench.run import jit, metadata, options, sweep, terminal, timing
+from bench.run.load import BusyNeighbours
 from bench.run.probes import PROBES
 from bench.run.session import SweepRun
 from impls.problem import Problem, make_problem
@@ -37,6 +38,7 @@ _GRID_ARGS = CELL
 _RUN = pytest.StashKey[SweepRun]()
 _PREVIOUS_SIGTERM = pytest.StashKey[object]()
 _PROGRESS = pytest.StashKey[terminal.Progress]()
+_NEIGHBOURS = pytest.StashKey[BusyNeighbours]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +97,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"{'exists' if len(taken) == 1 else 'exist'}, and reports are never overwritten; "
                 "choose another path or move the old report away"
             )
+    try:
+        load = 0 if config.option.gd_load is None else sweep.parse_count("--load", config.option.gd_load, 0)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    run_metadata["load"] = load
     run = SweepRun(plan=plan, metadata=run_metadata, report_path=path)
     try:
         run.open_journal()  # before anything is measured: a destination that cannot be written stops here
@@ -104,6 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (what CI, timeout and systemd send) ends the run like Ctrl-C: pytest then finishes the
     # session, and the cells measured so far reach the report.
     config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
+    neighbours = BusyNeighbours(load)
+    neighbours.start()
+    config.stash[_NEIGHBOURS] = neighbours
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -111,6 +121,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if run is None:
         return
     signal.signal(signal.SIGTERM, config.stash[_PREVIOUS_SIGTERM])
+    config.stash[_NEIGHBOURS].stop()
     if run.journal is not None and run.written is None and not run.results:
         run.journal.close(remove=True)  # nothing was measured: no journal to keep
 

@@ -7,10 +7,13 @@ and failing that the journal stays, so nothing measured is lost.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numba
 
 from bench.reports import files, frames, journal
 from bench.reports.schema import ReportError
@@ -103,6 +106,8 @@ class SweepRun:
             if self.journal is not None:
                 self.journal.close(remove=True)
             return
+        with contextlib.suppress(ValueError):  # no parallel kernel ran: nothing started a layer
+            self.update_metadata({"numba_threading_layer": numba.threading_layer()})
         cells = frames.cells_frame(self.results, self.compile_s, self.metadata)
         rounds = frames.rounds_frame(self.results)
         try:
