@@ -81,7 +81,11 @@ def test_the_sweep_runs_under_load_and_records_it(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert set(pd.read_csv(csv)["load"]) == {2}
+    report = pd.read_csv(csv)
+    assert set(report["load"]) == {2}
+    # Two spinning neighbours on this machine's cores: the cell is marked, and the summary says so.
+    assert report["disturbed"].all() and (report["others_cores"] > 0.25).all()
+    assert "disturbed: 1 of 1 cells" in result.stdout
     assert spinners() == []  # stopped with the run
 
 

@@ -24,6 +24,8 @@ CELL_COLUMNS = [
     "compile_s",
     "x_stream",
 ]
+# After the metadata: calls per round, and what else the machine did while the cell ran.
+TRAILING_COLUMNS = ["iterations", "others_cores", "steal_cores", "disturbed"]
 METADATA = {
     "run_id": "20261126T160503Z_abc1234_host",
     "utc_time": "2026-11-26T16:05:03Z",
@@ -60,7 +62,7 @@ def rounds():
 
 
 def test_cells_have_the_contract_columns_in_order(cells):
-    assert list(cells.columns) == [*CELL_COLUMNS, *METADATA, "iterations"]
+    assert list(cells.columns) == [*CELL_COLUMNS, *METADATA, *TRAILING_COLUMNS]
     assert len(cells) == len(RESULTS)
 
 
@@ -185,7 +187,7 @@ def test_default_path_is_the_run_id_under_results(tmp_path):
 
 
 def test_no_results_give_empty_frames_with_the_columns():
-    assert list(frames.cells_frame([], {}, METADATA).columns) == [*CELL_COLUMNS, *METADATA, "iterations"]
+    assert list(frames.cells_frame([], {}, METADATA).columns) == [*CELL_COLUMNS, *METADATA, *TRAILING_COLUMNS]
     assert frames.rounds_frame([]).empty
 
 

@@ -51,6 +51,9 @@ FLOOR_DF = 30
 
 SLOWER, FASTER, UNCHANGED = "slower", "faster", "no significant change"
 ADDED, REMOVED = "added", "removed"
+#: The verdict of a cell measured while the machine was disturbed, in either report: its figures are
+#: shown, but evidence taken while another process had the CPU is never called a change.
+DISTURBED = "disturbed"
 #: The verdict of a probe's cell (``stream``): it measures the machine, not the code, so a change in it
 #: is drift, never a regression; it is shown, and left out of the table's false-alarm control.
 PROBE = "probe, not judged"
@@ -101,26 +104,33 @@ def compare(
     if common.empty:
         raise ReportError(f"{base.path} and {new.path} have no cell (kernel, n, epochs) in common")
 
-    judged = common[~common["kernel"].isin(PROBE_KERNELS)]
-    if judged.empty:
+    shaken = pd.concat([base.disturbed_cells, new.disturbed_cells]).drop_duplicates()
+    is_shaken = common.merge(shaken.assign(_shaken=True), on=_KEY, how="left")["_shaken"].eq(True).to_numpy()
+    is_probe = common["kernel"].isin(PROBE_KERNELS).to_numpy()
+    judged = common[~is_probe & ~is_shaken]
+    unjudged = common[~is_probe & is_shaken]
+    if judged.empty and unjudged.empty:
         raise ReportError(
             f"{base.path} and {new.path} have only probe cells ({', '.join(PROBE_KERNELS)}) in common"
         )
     statistics = functools.partial(
         cell_statistics, threshold=threshold, between_run_sd=between_run_sd, floor_df=floor_df
     )
+    family = max(len(judged), 1)
     cells = statistics(base.batches.merge(judged, on=_KEY), new.batches.merge(judged, on=_KEY), alpha=alpha)
-    probes = common[common["kernel"].isin(PROBE_KERNELS)]
-    if len(probes):
-        # Same interval as a kernel cell's, at the same simultaneous level, for reading machine drift.
-        probe_cells = statistics(
-            base.batches.merge(probes, on=_KEY),
-            new.batches.merge(probes, on=_KEY),
-            alpha=alpha * len(probes) / len(cells),
-        ).assign(verdict=PROBE, smallest_slower=np.nan)
-        cells_shown = pd.concat([cells, probe_cells], ignore_index=True)
-    else:
-        cells_shown = cells
+    shown = [cells]
+    # Probes and disturbed cells get the same interval as a judged cell, at the same simultaneous
+    # level, to be read (machine drift, how far off a disturbed cell was) but never judged.
+    for others, verdict in ((common[is_probe], PROBE), (unjudged, DISTURBED)):
+        if len(others):
+            shown.append(
+                statistics(
+                    base.batches.merge(others, on=_KEY),
+                    new.batches.merge(others, on=_KEY),
+                    alpha=alpha * len(others) / family,
+                ).assign(verdict=verdict, smallest_slower=np.nan)
+            )
+    cells_shown = pd.concat(shown, ignore_index=True)
     only = base_cells.merge(new_cells, on=_KEY, how="outer", indicator=True)
     lonely = only[only["_merge"] != "both"].copy()
     lonely["verdict"] = np.where(lonely["_merge"] == "left_only", REMOVED, ADDED)
@@ -145,7 +155,16 @@ def compare(
             f"{total} disturbed batch(es) set aside, more than {OUTLIER_SDS:g} robust SDs from "
             f"their side's median: {', '.join(named)}{more}"
         )
-    if cells["base_batches"].max() == 1 and cells["new_batches"].max() == 1:
+    for label, side in (("base", base), ("new", new)):
+        mine = side.disturbed_cells.merge(common, on=_KEY)
+        if len(mine):
+            named = ", ".join(cell_name(row) for row in mine.head(5).itertuples())
+            more = f" and {len(mine) - 5} more" if len(mine) > 5 else ""
+            notes.append(
+                f"{label} {side.path} was measured while other processes took the CPU in "
+                f"{len(mine)} cell(s): {named}{more}; shown as {DISTURBED}, never judged slower or faster"
+            )
+    if len(cells) and cells["base_batches"].max() == 1 and cells["new_batches"].max() == 1:
         notes.append(
             f"one batch per report: the intervals rest on an assumed between-run spread of "
             f"{between_run_sd:.0%}, right only on a quiet machine (check it with python -m "
@@ -156,10 +175,30 @@ def compare(
         geomeans=geometric_means(cells),
         threshold=threshold,
         alpha=alpha,
-        confidence=1 - 2 * alpha / len(cells),
+        confidence=1 - 2 * alpha / family,
         warnings=_metadata_warnings(base, new),
         notes=notes,
     )
+
+
+#: The columns ``cell_statistics`` returns after the cell key.
+_STATISTICS_COLUMNS = (
+    "verdict",
+    "base_s",
+    "new_s",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "significant",
+    "smallest_slower",
+    "base_batches",
+    "new_batches",
+    "base_rounds",
+    "new_rounds",
+    "base_outliers",
+    "new_outliers",
+)
 
 
 def cell_statistics(
@@ -175,6 +214,8 @@ def cell_statistics(
     ``base`` and ``new`` have one row per (kernel, n, epochs, batch) with ``log_median``,
     ``within_var`` and ``rounds``, for the same cells. See the module docstring for the method.
     """
+    if base.empty or new.empty:
+        return pd.DataFrame(columns=[*_KEY, *_STATISTICS_COLUMNS])
     # Cells are numbered once, so that every sum below is a bincount over integer codes: the
     # comparison runs thousands of times in A/A analyses and history scans.
     cells, _, _ = _cell_codes(base, new)
@@ -352,7 +393,7 @@ def geometric_means(cells: pd.DataFrame) -> pd.DataFrame:
             {
                 "kernel": kernel,
                 "cells": len(group),
-                "geomean_ratio": float(stats.gmean(group["ratio"])),
+                "geomean_ratio": float(stats.gmean(group["ratio"])) if len(group) else math.nan,
                 SLOWER: int(counts.get(SLOWER, 0)),
                 FASTER: int(counts.get(FASTER, 0)),
                 UNCHANGED: int(counts.get(UNCHANGED, 0)),

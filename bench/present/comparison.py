@@ -6,7 +6,17 @@ import math
 import sys
 from pathlib import Path
 
-from bench.analysis.compare import ADDED, FASTER, PROBE, REMOVED, SLOWER, UNCHANGED, Comparison, spread
+from bench.analysis.compare import (
+    ADDED,
+    DISTURBED,
+    FASTER,
+    PROBE,
+    REMOVED,
+    SLOWER,
+    UNCHANGED,
+    Comparison,
+    spread,
+)
 from bench.present.formatting import format_seconds
 from bench.present.tables import markdown_escape, table_lines
 from bench.reports.model import Report
@@ -25,7 +35,7 @@ def summary_line(comparison: Comparison) -> str:
     """Verdict counts and the rules behind them, in one sentence."""
     counts = comparison.table["verdict"].value_counts()
     parts = [f"{counts.get(v, 0)} {v}" for v in (SLOWER, FASTER, UNCHANGED)]
-    parts += [f"{counts[v]} {v}" for v in (PROBE, ADDED, REMOVED) if counts.get(v, 0)]
+    parts += [f"{counts[v]} {v}" for v in (DISTURBED, PROBE, ADDED, REMOVED) if counts.get(v, 0)]
     compared = int(comparison.table["verdict"].isin([SLOWER, FASTER, UNCHANGED]).sum())
     return (
         f"{', '.join(parts)} (a change counts when it is at least {comparison.threshold:.0%} "
@@ -37,6 +47,8 @@ def summary_line(comparison: Comparison) -> str:
 def resolution_line(comparison: Comparison) -> str:
     """How large a slowdown must be to be flagged: median over the judged cells, and the worst."""
     judged = comparison.table[comparison.table["verdict"].isin([SLOWER, FASTER, UNCHANGED])]
+    if judged.empty:
+        return "resolution: no cell was judged"
     worst = judged.loc[judged["smallest_slower"].idxmax()]
     return (
         f"resolution: a cell is called slower from {judged['smallest_slower'].median():.2f}x "
@@ -187,6 +199,6 @@ def _delta(ratio: float | None, verdict: str | None) -> str:
         return f"{ratio:.2f}x {verdict}"
     if verdict in (ADDED, REMOVED):
         return verdict
-    if verdict == PROBE:
-        return f"{ratio:.2f}x probe"
+    if verdict in (PROBE, DISTURBED):
+        return f"{ratio:.2f}x {verdict}"
     return "~" if verdict == UNCHANGED else "—"

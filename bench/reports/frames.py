@@ -6,6 +6,7 @@ table it prints to the last digit, quartile convention included.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,11 @@ class CellResult:
     seconds: tuple[float, ...]
     #: Calls per round; each entry of ``seconds`` is the mean over them.
     iterations: int = 1
+    #: CPU taken by other processes and by the hypervisor while the cell ran, in cores (NaN: unknown).
+    others_cores: float = math.nan
+    steal_cores: float = math.nan
+    #: Whether that was enough to call the cell disturbed.
+    disturbed: bool = False
 
 
 def cells_frame(
@@ -64,6 +70,9 @@ def cells_frame(
                 "x_stream": float("nan"),
                 **metadata,
                 "iterations": result.iterations,
+                "others_cores": result.others_cores,
+                "steal_cores": result.steal_cores,
+                "disturbed": result.disturbed,
             }
         )
     columns = [*CELL_COLUMNS, *metadata, *TRAILING_COLUMNS]

@@ -63,6 +63,9 @@ class Journal:
             "n": result.n,
             "epochs": result.epochs,
             "iterations": result.iterations,
+            "others_cores": _plain(result.others_cores),
+            "steal_cores": _plain(result.steal_cores),
+            "disturbed": result.disturbed,
             "seconds": list(result.seconds),
         }
         self._append({"cell": cell})
@@ -126,6 +129,9 @@ def read(path: Path) -> tuple[dict[str, object], dict[str, float | None], list[C
                     int(cell["epochs"]),
                     tuple(float(s) for s in cell["seconds"]),
                     int(cell["iterations"]),
+                    _number(cell.get("others_cores")),
+                    _number(cell.get("steal_cores")),
+                    bool(cell.get("disturbed", False)),
                 )
             )
     return metadata, compile_s, results
@@ -138,3 +144,7 @@ def _plain(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _number(value: object) -> float:
+    return math.nan if value is None else float(value)

@@ -25,6 +25,7 @@ from bench.reports.schema import (
     BATCH,
     CELL,
     CELL_COLUMNS,
+    DISTURBED,
     MATCHED_METADATA,
     METADATA_COLUMNS,
     REQUIRED_COLUMNS,
@@ -68,6 +69,19 @@ class Report:
             raise ReportError(f"{self.path} lacks the column(s) {', '.join(missing)} needed {purpose}")
 
     @property
+    def disturbed_cells(self) -> pd.DataFrame:
+        """The cells measured while the machine was disturbed (none for reports that do not say)."""
+        if DISTURBED not in self.cells:
+            return pd.DataFrame(
+                {
+                    "kernel": pd.Series(dtype=str),
+                    "n": pd.Series(dtype="int64"),
+                    "epochs": pd.Series(dtype="int64"),
+                }
+            )
+        return self.cells.loc[self.cells[DISTURBED], list(CELL)]
+
+    @property
     def matched_metadata(self) -> dict[str, str]:
         """The metadata that must agree between two runs for their ratios to be about code alone."""
         return {k: v for k, v in self.metadata.items() if k in MATCHED_METADATA}
@@ -107,6 +121,8 @@ def _validated(path: Path, summary: pd.DataFrame, rounds: pd.DataFrame | None, e
     duplicated = summary.duplicated(list(CELL))
     if duplicated.any():
         raise ReportError(f"{path} has cell {cell_name(summary[duplicated].iloc[0])} twice")
+    if DISTURBED in summary:
+        summary[DISTURBED] = summary[DISTURBED].astype(str).str.strip().str.lower().eq("true")
 
     if rounds is not None and len(rounds):
         _check_rounds_match(summary, rounds, path, extra or path)
@@ -297,22 +313,41 @@ def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     Rounds are concatenated with a ``batch`` column (0, 1, … in the order of ``paths``); the cell
     statistics are recomputed over the pooled rounds the way a single run computes them; the
     metadata come from the first batch, plus a ``batches`` column; compile_s and iterations (calls
-    per round, which each batch plans for itself) are the medians over batches.
+    per round, which each batch plans for itself) are the medians over batches. A pooled cell is
+    ``disturbed`` when most of its batches were (the comparison sets a few disturbed batches aside
+    by itself); ``others_cores`` and ``steal_cores`` are means over batches.
     """
-    rounds_parts, compile_parts, iteration_parts = [], [], []
+    rounds_parts, compile_parts, iteration_parts, disturbance_parts = [], [], [], []
     loaded = [load(path) for path in paths]
     for batch, one in enumerate(loaded):
         if "compile_s" in one.cells:
             compile_parts.append(one.cells.groupby("kernel")["compile_s"].first())
         if "iterations" in one.cells:
             iteration_parts.append(one.cells.set_index(list(CELL))["iterations"])
+        if DISTURBED in one.cells:
+            disturbance_parts.append(
+                one.cells.reindex(columns=[*CELL, "others_cores", "steal_cores", DISTURBED])
+            )
         rounds_parts.append(load_rounds(files.rounds_path(one.path)).assign(**{BATCH: batch}))
     rounds = pd.concat(rounds_parts, ignore_index=True)
     compile_s = pd.concat(compile_parts, axis=1).median(axis=1) if compile_parts else pd.Series()
     iterations = pd.concat(iteration_parts, axis=1).median(axis=1).round() if iteration_parts else pd.Series()
+    seen = {}
+    if disturbance_parts:
+        both = pd.concat(disturbance_parts, ignore_index=True)
+        both[DISTURBED] = both[DISTURBED].astype(str).str.lower().eq("true")
+        seen = both.groupby(list(CELL)).agg(
+            others=("others_cores", "mean"), steal=("steal_cores", "mean"), share=(DISTURBED, "mean")
+        )
+        seen = {key: (row.others, row.steal, row.share > 0.5) for key, row in seen.iterrows()}
     results = [
         frames.CellResult(
-            kernel, int(n), int(epochs), tuple(group["seconds"]), int(iterations.get((kernel, n, epochs), 1))
+            kernel,
+            int(n),
+            int(epochs),
+            tuple(group["seconds"]),
+            int(iterations.get((kernel, n, epochs), 1)),
+            *seen.get((kernel, n, epochs), (math.nan, math.nan, False)),
         )
         for (kernel, n, epochs), group in rounds.groupby(list(CELL), sort=False)
     ]

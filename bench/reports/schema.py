@@ -24,8 +24,12 @@ CELL_COLUMNS: tuple[str, ...] = (
     "compile_s",
     "x_stream",
 )
-#: Appended after the metadata columns: calls per timed round (each round's time is their mean).
-TRAILING_COLUMNS: tuple[str, ...] = ("iterations",)
+#: Appended after the metadata columns: calls per timed round (each round's time is their mean), and
+#: what else the machine did while the cell was measured: CPU taken by other processes and by the
+#: hypervisor, in cores, and whether that made the cell ``disturbed`` (bench/run/disturbance.py).
+TRAILING_COLUMNS: tuple[str, ...] = ("iterations", "others_cores", "steal_cores", "disturbed")
+#: The column that marks a cell measured while the machine was disturbed.
+DISTURBED = "disturbed"
 #: Columns every summary report must have; the rest is optional to a reader.
 REQUIRED_COLUMNS: tuple[str, ...] = (*CELL, "median_s")
 #: Timing columns that must be positive finite seconds where present.

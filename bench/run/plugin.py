@@ -27,7 +27,7 @@ from bench.present import plotting
 from bench.reports import files
 from bench.reports.frames import CellResult
 from bench.reports.schema import CELL, RESULTS_DIR, ReportError, ns_per_update
-from bench.run import jit, metadata, options, sweep, terminal, timing
+from bench.run import disturbance, jit, metadata, options, sweep, terminal, timing
 from bench.run.load import BusyNeighbours
 from bench.run.probes import PROBES
 from bench.run.session import SweepRun
@@ -97,6 +97,10 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"{'exists' if len(taken) == 1 else 'exist'}, and reports are never overwritten; "
                 "choose another path or move the old report away"
             )
+    try:
+        disturbance.disturbed_cores()  # a bad GDBENCH_DISTURBED_CORES stops the run before measuring
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     try:
         load = 0 if config.option.gd_load is None else sweep.parse_count("--load", config.option.gd_load, 0)
     except ValueError as exc:
@@ -251,6 +255,7 @@ def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun, 
             sweep_run.untimed += 1
             return
         seconds = sweep_run.plan.seconds_per_benchmark
+        before = disturbance.sample()
         per_call = timing.seconds_per_call(
             lambda: function(*args),
             timing.target_round_seconds(seconds),
@@ -267,7 +272,18 @@ def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun, 
         # (--benchmark-json, --benchmark-autosave) reads as a report (bench.reports.model.load).
         benchmark.extra_info["compile_s"] = sweep_run.compile_s.get(kernel)
         benchmark.extra_info["gdbench"] = {k: _plain(v) for k, v in sweep_run.metadata.items()}
-        sweep_run.record(CellResult(kernel, n, epochs, tuple(stats.data), plan.iterations))
+        # Dask's workers are other processes: their CPU time is the kernel's, not a disturbance.
+        seen = disturbance.between(before, disturbance.sample())
+        if kernel in KERNELS and KERNELS[kernel].distributed:
+            seen = disturbance.Disturbance(math.nan, math.nan)
+        benchmark.extra_info.update(
+            others_cores=seen.others, steal_cores=seen.steal, disturbed=seen.disturbed
+        )
+        sweep_run.record(
+            CellResult(
+                kernel, n, epochs, tuple(stats.data), plan.iterations, seen.others, seen.steal, seen.disturbed
+            )
+        )
         progress = pytestconfig.stash.get(_PROGRESS, None)
         line = progress.tick(time.monotonic()) if progress is not None else None
         if line:

@@ -10,7 +10,7 @@ from bench.present import plotting
 from bench.present import speedup as speedup_tables
 from bench.reports import files, frames
 from bench.reports.schema import STREAM_PROBE, ReportError
-from bench.run import sweep
+from bench.run import disturbance, sweep
 from bench.run.options import by_name_only
 from bench.run.probes import PROBES
 from bench.run.session import SweepRun
@@ -29,6 +29,9 @@ def header_lines(run: SweepRun, shown: Callable[[Path], str]) -> list[str]:
         f"~{plan.seconds_per_benchmark:g} s of rounds per benchmark; "
         f"report: {shown(run.report_path) if run.report_path else 'none (--no-csv)'}",
     ]
+    busy = disturbance.busy_warning(int(run.metadata.get("cpu_count", 1) or 1))
+    if busy and not run.metadata.get("load"):
+        lines.append(f"gdbench WARNING: {busy}")
     by_name = [name for name in by_name_only() if name not in plan.kernels]
     if by_name:
         lines.append(
@@ -67,6 +70,15 @@ def summary(run: SweepRun, write: Write, shown: Callable[[Path], str]) -> None:
             )
             for line in speedup_tables.render(table, value="x_stream").splitlines():
                 write(line)
+        disturbed = [r for r in run.results if r.disturbed]
+        if disturbed:
+            named = ", ".join(f"{r.kernel} n={r.n} epochs={r.epochs}" for r in disturbed[:5])
+            more = f" and {len(disturbed) - 5} more" if len(disturbed) > 5 else ""
+            write(
+                f"disturbed: {len(disturbed)} of {len(run.results)} cells ran while other processes "
+                f"took more than {disturbance.disturbed_cores():g} of a core ({named}{more}); the "
+                "report marks them, and bench.compare does not judge them"
+            )
     elif run.untimed:
         write(f"{run.untimed} benchmarks ran once, untimed (--benchmark-disable)")
     cell_count = f"{len(run.results)} kernel × cell results"

@@ -1,0 +1,91 @@
+"""Disturbance (bench/run/disturbance.py): what else the machine did, and what compare makes of it."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from bench import compare as compare_cli
+from bench.analysis.compare import DISTURBED, SLOWER, compare
+from bench.reports import model
+from bench.run import disturbance
+from bench.run.disturbance import CpuSample, between
+from bench.run.load import BusyNeighbours
+
+DATA = Path(__file__).parent / "data" / "compare"
+SLOW_CELL = ("numpy", 1000, 10)  # the cell tests/data/compare/slower.csv makes slower
+
+
+def test_a_real_busy_neighbour_is_seen_and_marks_the_benchmark_disturbed():
+    neighbours = BusyNeighbours(2)
+    neighbours.start()
+    try:
+        time.sleep(0.2)  # let them start spinning
+        before = disturbance.sample()
+        time.sleep(0.5)
+        seen = between(before, disturbance.sample())
+    finally:
+        neighbours.stop()
+    assert seen.others > 1.0  # two spinning processes on this machine's cores
+    assert seen.disturbed
+
+
+def test_own_cpu_time_is_not_counted_as_a_disturbance():
+    before = CpuSample(wall=0.0, own=0.0, busy=100.0, steal=0.0)
+    after = CpuSample(wall=1.0, own=2.0, busy=102.05, steal=0.0)  # we used both cores ourselves
+    seen = between(before, after)
+    assert math.isclose(seen.others, 0.05) and not seen.disturbed
+    stolen = between(before, CpuSample(wall=2.0, own=0.0, busy=100.0, steal=1.0))
+    assert stolen.steal == 0.5 and stolen.disturbed  # the hypervisor took half a core
+
+
+def test_unknown_counters_never_call_a_benchmark_disturbed():
+    seen = between(None, CpuSample(1.0, 0.0, 0.0, 0.0))
+    assert math.isnan(seen.others) and not seen.disturbed
+
+
+def _copy(tmp_path: Path, name: str, disturbed_cells=()) -> Path:
+    for suffix in (".csv", ".rounds.csv"):
+        shutil.copy(DATA / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+    path = tmp_path / f"{name}.csv"
+    report = pd.read_csv(path)
+    report["disturbed"] = [tuple(row) in disturbed_cells for row in report[["kernel", "n", "epochs"]].values]
+    report.to_csv(path, index=False)
+    return path
+
+
+def test_a_slower_cell_measured_while_disturbed_is_shown_but_never_judged(tmp_path, capsys):
+    base = _copy(tmp_path, "base")
+    new = _copy(tmp_path, "slower", disturbed_cells={SLOW_CELL})
+    assert compare_cli.main([str(base), str(new)]) == 0  # the only slowdown is disturbed evidence
+    out = capsys.readouterr().out
+    kernel, n, _ = SLOW_CELL
+    assert f"new {new} was measured while other processes took the CPU in 1 cell(s): {kernel} n={n}" in out
+    row = next(line for line in out.splitlines() if line.startswith(kernel) and f" {n} " in line)
+    assert row.rstrip().endswith(DISTURBED) and "x" in row  # its figures are still shown
+
+
+def test_a_clean_slower_cell_still_fails_beside_a_disturbed_one(tmp_path):
+    base = _copy(tmp_path, "base", disturbed_cells={("numba", 10, 10)})
+    new = _copy(tmp_path, "slower")
+    table = compare(model.load(base), model.load(new)).table.set_index(["kernel", "n", "epochs"])
+    assert table.loc[SLOW_CELL, "verdict"] == SLOWER
+    assert table.loc[("numba", 10, 10), "verdict"] == DISTURBED  # disturbed on the base side
+
+
+def test_pooled_cells_are_disturbed_when_most_of_their_batches_were(tmp_path):
+    paths = []
+    for batch, flagged in enumerate([True, True, False]):
+        folder = tmp_path / f"b{batch}"
+        folder.mkdir()
+        paths.append(_copy(folder, "base", disturbed_cells={SLOW_CELL} if flagged else set()))
+        if batch == 2:  # one batch of another cell only: a minority
+            paths[-1] = _copy(folder, "base", disturbed_cells={("numba", 10, 10)})
+    cells, _ = model.pool(paths)
+    flagged = cells.set_index(["kernel", "n", "epochs"])["disturbed"]
+    assert flagged[SLOW_CELL] and not flagged[("numba", 10, 10)]
+    assert flagged.sum() == 1
