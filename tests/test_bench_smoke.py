@@ -238,3 +238,33 @@ def test_benchmark_histogram_draws_or_is_refused_before_measuring(tmp_path):
             "ERROR: --benchmark-histogram needs pygal and pygaljs: pip install -e '.[histogram]'"
         ]
         assert "passed" not in result.stdout  # refused before any cell was measured
+
+
+@pytest.mark.parametrize("option", ["--benchmark-max-time=2", "--benchmark-warmup=on"])
+def test_calibration_options_the_sweep_replaces_are_refused_before_measuring(option):
+    result = pytest_bench(
+        "--benchmark-only", "--kernels", "numpy", "--n", "10", "--epochs", "10", "--no-csv", option
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and option.split("=")[0] in lines[0] and "--bench-time" in lines[0]
+
+
+def test_benchmark_min_rounds_is_honoured(tmp_path):
+    csv = tmp_path / "r.csv"
+    result = pytest_bench(
+        "--benchmark-only",
+        "--kernels",
+        "numpy",
+        "--n",
+        "100000",
+        "--epochs",
+        "10",
+        "--bench-time",
+        "0.01",
+        "--benchmark-min-rounds=40",
+        "--csv",
+        str(csv),
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert (pd.read_csv(csv)["rounds"] >= 40).all()  # its calls far exceed the 0.01 s budget

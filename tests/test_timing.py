@@ -32,23 +32,36 @@ def clock(monkeypatch):
     return install
 
 
-def test_a_slow_interpreted_first_call_is_its_own_estimate(clock):
-    fake = clock(2.0)
+def test_a_slow_interpreted_first_call_is_an_estimate_confirmed_by_one_more(clock):
+    fake = clock(2.0, 2.5)
     assert timing.seconds_per_call(fake.call, 0.5, first_call_is_estimate=True) == 2.0
-    assert fake.calls == 1
+    assert fake.calls == 2  # the first call, and one more that agrees with it
 
 
 def test_a_compiled_kernels_first_call_is_only_a_warm_up(clock):
     fake = clock(5.0, 2.0)  # the first call compiles
     assert timing.seconds_per_call(fake.call, 0.5, first_call_is_estimate=False) == 2.0
-    assert fake.calls == 2
+    assert fake.calls == 3  # warm-up, an estimate, and its confirmation
 
 
 def test_fast_calls_are_timed_in_doubling_batches(clock):
     fake = clock(1.0)
-    # Warm-up, then batches of 1, 2 and 4 calls; the batch of 4 is the first to last 3 s.
+    # Warm-up, then batches of 1, 2 and 4 calls; the batch of 4 is the first to last 3 s; then 4 more.
     assert timing.seconds_per_call(fake.call, 3.0, first_call_is_estimate=True) == 1.0
-    assert fake.calls == 1 + 1 + 2 + 4
+    assert fake.calls == 1 + 1 + 2 + 4 + 4
+
+
+def test_an_interrupted_estimate_is_taken_again(clock):
+    # A neighbour stalls the first estimate tenfold: the next two agree, and the plan takes them.
+    fake = clock(1e-3, 1e-2, 1e-3, 1e-3)
+    assert timing.seconds_per_call(fake.call, 1e-3, first_call_is_estimate=False) == pytest.approx(1e-3)
+    assert fake.calls == 4
+
+
+def test_estimates_that_never_agree_settle_on_their_median(clock):
+    fake = clock(1.0, 1.0, 10.0, 1.0, 10.0, 100.0)
+    estimate = timing.seconds_per_call(fake.call, 0.5, first_call_is_estimate=False)
+    assert estimate == 5.5 and fake.calls == 1 + timing.MAX_ESTIMATES
 
 
 def test_slow_calls_get_the_minimum_rounds_of_one_call():

@@ -4,6 +4,8 @@ plugin and the gate both call (``resolve_plan``), so every tool refuses a bad va
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from bench.run import sweep
@@ -127,3 +129,33 @@ def resolve_plan(
         unavailable=unavailable,
         by_name_only=by_name_only(),
     )
+
+
+#: pytest-benchmark's calibration options that the sweep's own round plan replaces: refused when
+#: given, never silently ignored.
+REPLACED_CALIBRATION = (
+    "--benchmark-min-time",
+    "--benchmark-max-time",
+    "--benchmark-confidence",
+    "--benchmark-calibration-precision",
+    "--benchmark-warmup",
+    "--benchmark-warmup-iterations",
+)
+MIN_ROUNDS_OPTION = "--benchmark-min-rounds"
+
+
+def given(flag: str, args: Sequence[str]) -> bool:
+    """Whether ``flag`` appears in the command line ``args`` (alone or as ``flag=value``)."""
+    return any(arg == flag or arg.startswith(flag + "=") for arg in args)
+
+
+def check_calibration(args: Sequence[str]) -> None:
+    """ValueError naming the first of pytest-benchmark's calibration options in ``args`` that the
+    sweep does not honour. ``--benchmark-min-rounds`` is honoured (the fewest rounds per benchmark),
+    and so are ``--benchmark-timer`` and ``--benchmark-disable-gc`` (pytest-benchmark applies them)."""
+    for flag in REPLACED_CALIBRATION:
+        if given(flag, args):
+            raise ValueError(
+                f"{flag}: the sweep plans its own rounds (a warm-up call, a checked cost estimate, then "
+                "about --bench-time seconds of rounds per benchmark); drop it, or set --bench-time"
+            )

@@ -97,7 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"{'exists' if len(taken) == 1 else 'exist'}, and reports are never overwritten; "
                 "choose another path or move the old report away"
             )
+    args = [*config.invocation_params.args, *config.getini("addopts")]
     try:
+        options.check_calibration(args)
         disturbance.disturbed_cores()  # a bad GDBENCH_DISTURBED_CORES stops the run before measuring
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -107,6 +109,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     run_metadata["load"] = load
     run = SweepRun(plan=plan, metadata=run_metadata, report_path=path)
+    if options.given(options.MIN_ROUNDS_OPTION, args):
+        run.min_rounds = max(1, int(config.option.benchmark_min_rounds))
     try:
         run.open_journal()  # before anything is measured: a destination that cannot be written stops here
     except ReportError as exc:
@@ -263,7 +267,12 @@ def time_call(benchmark, kernel: str, n: int, epochs: int, sweep_run: SweepRun, 
             # in a cell is never taken as its cost.
             first_call_is_estimate=kernel in KERNELS and not KERNELS[kernel].compiled,
         )
-        plan = timing.plan_rounds(per_call, seconds)
+        plan = timing.plan_rounds(
+            per_call,
+            seconds,
+            min_rounds=sweep_run.min_rounds,
+            max_rounds=max(timing.MAX_ROUNDS, sweep_run.min_rounds),
+        )
         benchmark.pedantic(function, args, rounds=plan.rounds, iterations=plan.iterations)
         stats = benchmark.stats.stats
         benchmark.extra_info["ns_per_update"] = ns_per_update(stats.median, n, epochs)

@@ -18,7 +18,7 @@ import numba
 from bench.reports import files, frames, journal
 from bench.reports.schema import ReportError
 from bench.run import sweep
-from bench.run.timing import MAX_ROUNDS
+from bench.run.timing import MAX_ROUNDS, MIN_ROUNDS
 
 #: Bytes of report, rounds file and journal per timed round, with room to spare: what the destination
 #: must have free before the run starts.
@@ -46,6 +46,8 @@ class SweepRun:
     journal: journal.Journal | None = None
     #: Why the journal stopped being written, if it did.
     journal_problem: str | None = None
+    #: Fewest timed rounds per benchmark (--benchmark-min-rounds, else the plan's own minimum).
+    min_rounds: int = MIN_ROUNDS
 
     def needed_bytes(self) -> int:
         """A generous estimate of the disk space the run's report, rounds and journal take."""

@@ -9,6 +9,7 @@ and never fewer than ``MIN_ROUNDS`` rounds.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,12 @@ def plan_rounds(
     return RoundPlan(rounds=min(max(rounds, min_rounds), max_rounds), iterations=iterations)
 
 
+#: How far two estimates of a call's cost may disagree before they are taken again.
+AGREEMENT = 2.0
+#: Most estimates taken before the plan settles on their median.
+MAX_ESTIMATES = 4
+
+
 def seconds_per_call(
     call: Callable[[], object], min_batch_seconds: float, first_call_is_estimate: bool
 ) -> float:
@@ -59,20 +66,35 @@ def seconds_per_call(
 
     The first call may compile, fill caches or touch fresh memory, so it is not a measurement, with
     one exception: when ``first_call_is_estimate`` is true (no JIT compiler involved) and the first
-    call alone lasts ``min_batch_seconds``, it is the estimate, which spares slow cells an extra call.
-    Otherwise batches of 1, 2, 4, … calls are timed until one lasts ``min_batch_seconds``.
+    call alone lasts ``min_batch_seconds``, it is the first estimate. Otherwise batches of 1, 2, 4, …
+    calls are timed until one lasts ``min_batch_seconds``. A plan must never rest on one estimate
+    that a neighbour interrupted: the estimate is taken again with as many calls, and when the two
+    disagree by more than ``AGREEMENT`` times, again (at most ``MAX_ESTIMATES``), and the plan takes
+    the lower of two that agree, else the median of all.
     """
     start = time.perf_counter()
     call()
     first = time.perf_counter() - start
     if first_call_is_estimate and first >= min_batch_seconds:
-        return first
-    loops = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(loops):
-            call()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_batch_seconds:
-            return elapsed / loops
-        loops *= 2
+        estimates, loops = [first], 1
+    else:
+        loops = 1
+        while True:
+            elapsed = _time_calls(call, loops)
+            if elapsed >= min_batch_seconds:
+                estimates = [elapsed / loops]
+                break
+            loops *= 2
+    while len(estimates) < MAX_ESTIMATES:
+        estimates.append(_time_calls(call, loops) / loops)
+        low, high = sorted(estimates[-2:])
+        if high <= AGREEMENT * low:
+            return low
+    return float(statistics.median(estimates))
+
+
+def _time_calls(call: Callable[[], object], loops: int) -> float:
+    start = time.perf_counter()
+    for _ in range(loops):
+        call()
+    return time.perf_counter() - start
