@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test bench lint install clean
+.PHONY: test bench lint install clean browser
 
 install: $(STAMP)
 
@@ -21,7 +21,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The history page's test (tests/test_history_browser.py) renders it in headless Chromium. Installed
+# here when no Chromium or Chrome is on PATH: with apt-get as root, or with sudo where it needs no
+# password (CI); otherwise a message says what to install.
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
+browser:
+	@for b in $(BROWSERS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "make browser: the tests need Chromium (headless); install it, e.g. 'sudo apt-get install chromium', then run make test again" >&2; exit 1; fi; \
+	echo "make browser: installing Chromium with apt-get"; \
+	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 # The default sweep; its report goes to results/ and its figures and summary.md beside it.

@@ -2,17 +2,19 @@
 
 ``history(runs)`` returns a ``History``: the runs of each machine in time order, each cell's time in
 each run, and the steps found. Runs of different machines (host or CPU model) are never mixed: each
-machine is its own series. A step is found by binary segmentation of each cell's series: the split
-of a segment of runs whose batches before and after differ most is judged by
+machine is its own series. The unit of replication is a version, a stretch of consecutive runs of
+one commit, and a step can only be at a commit boundary. Each cell's series is cut by binary
+segmentation: the boundary whose sides differ most is judged by
 ``bench.analysis.compare.cell_statistics`` (the comparison's floor, outlier rule, moderated t and
-10% threshold) at level alpha / (number of candidate change points over every cell of every series),
-so unchanged code gets any step at all with probability at most alpha per direction; a step splits
-its segment and both halves are searched again. docs/history.md says more; nothing here reads files
-or formats text.
+threshold) at level alpha / (candidate boundaries over every cell of every series), so unchanged
+code gets any step at all with probability at most alpha per direction; a step splits its segment
+and both halves are searched again. docs/history.md says why; nothing here reads files or formats
+text.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,21 +38,15 @@ from bench.reports.schema import CELL, MATCHED_METADATA, PROBE_KERNELS, ReportEr
 _KEY = list(CELL)
 #: Metadata that tell machines apart: runs that differ in them are separate series.
 MACHINE_FIELDS: tuple[str, ...] = ("host", "cpu_model")
+#: Metadata whose change within a series is noted: the software and settings a time depends on.
+WATCHED_METADATA: tuple[str, ...] = (*MATCHED_METADATA, "blas", "blas_threads", "numba_threads", "sweep")
+#: Fewest versions (stretches of runs of one commit) on each side of a step: one run alone cannot
+#: tell a step from a disturbed run, and the committed A/A batches hold some 1.6x off their cell.
+MIN_VERSIONS = 2
 #: Columns of ``History.steps``.
 STEP_COLUMNS: tuple[str, ...] = (
-    "machine",
-    *CELL,
-    "position",
-    "run_id",
-    "git_commit",
-    "utc_time",
-    "verdict",
-    "ratio",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "before_runs",
-    "after_runs",
+    *("machine", *CELL, "position", "run_id", "git_commit", "utc_time", "verdict", "ratio"),
+    *("ci_low", "ci_high", "p_value", "before_runs", "after_runs"),
 )
 
 
@@ -76,14 +72,8 @@ def run_of(report: Report) -> Run:
     if pd.isna(when):
         raise ReportError(f"{report.path} has no utc_time to place it in a history")
     machine = " / ".join(metadata.get(name, "unknown") for name in MACHINE_FIELDS)
-    return Run(
-        report=report,
-        run_id=metadata.get("run_id", Path(report.path).stem),
-        utc_time=when,
-        git_commit=metadata.get("git_commit", "unknown"),
-        machine=machine,
-        metadata=dict(metadata),
-    )
+    run_id = metadata.get("run_id", Path(report.path).stem)
+    return Run(report, run_id, when, metadata.get("git_commit", "unknown"), machine, dict(metadata))
 
 
 def _batch_prints(run: Run) -> set[frozenset]:
@@ -135,9 +125,10 @@ class History:
     ``runs``: one row per run: machine, position (0, 1, … in time order within its machine), run_id,
     utc_time, git_commit, git_dirty, batches, path. ``points``: one row per (run, cell): machine,
     position, kernel, n, epochs, time_s (geometric mean of the run's batch medians, as the
-    comparison's). ``steps``: ``STEP_COLUMNS``, one row per step, ``position`` being the first run
-    after it and ratio the time after over the time before. ``candidates``: the change points tested
-    (the Bonferroni family). ``notes``: environment changes within a series.
+    comparison's), disturbed (measured while the machine was disturbed: charted, never judged).
+    ``steps``: ``STEP_COLUMNS``, one row per step, ``position`` being the first run after it and
+    ratio the time after over the time before. ``candidates``: the change points tested (the
+    Bonferroni family). ``notes``: environment changes within a series.
     """
 
     runs: pd.DataFrame
@@ -147,6 +138,7 @@ class History:
     candidates: int
     threshold: float
     alpha: float
+    min_versions: int
     notes: list[str] = field(default_factory=list)
 
 
@@ -155,8 +147,16 @@ def history(
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = DEFAULT_ALPHA,
     between_run_sd: float = BETWEEN_RUN_SD,
+    min_versions: int = MIN_VERSIONS,
 ) -> History:
-    """The history of ``runs`` (already free of duplicates): series per machine, points, steps."""
+    """The history of ``runs`` (already free of duplicates): series per machine, points, steps.
+
+    ValueError when ``runs`` is empty or ``min_versions`` is below 1.
+    """
+    if not runs:
+        raise ValueError("a history needs at least one run")
+    if min_versions < 1:
+        raise ValueError(f"min_versions must be at least 1, got {min_versions}")
     series = by_machine(runs)
     run_rows, point_parts, batch_parts, notes = [], [], [], []
     for machine, ordered in series.items():
@@ -174,15 +174,22 @@ def history(
                     "path": str(run.report.path),
                 }
             )
+            shaken = set(run.report.disturbed_cells.itertuples(index=False, name=None))
             tagged = batches.assign(machine=machine, position=position)
-            batch_parts.append(tagged)
             points = tagged.groupby(["machine", "position", *_KEY], sort=False)["log_median"].mean()
-            point_parts.append(np.exp(points).rename("time_s").reset_index())
+            points = np.exp(points).rename("time_s").reset_index()
+            points["disturbed"] = [
+                cell in shaken for cell in zip(points["kernel"], points["n"], points["epochs"])
+            ]
+            point_parts.append(points)
+            # As in bench.compare, a cell measured while the machine was disturbed is never judged.
+            keep = [cell not in shaken for cell in zip(tagged["kernel"], tagged["n"], tagged["epochs"])]
+            batch_parts.append(tagged[keep])
         notes += _environment_notes(machine, ordered)
     points = pd.concat(point_parts, ignore_index=True) if point_parts else pd.DataFrame()
     batches = pd.concat(batch_parts, ignore_index=True)
     batches = batches[~batches["kernel"].isin(PROBE_KERNELS)]
-    steps, candidates = _segment(batches, series, threshold, alpha, between_run_sd)
+    steps, candidates = _segment(batches, series, threshold, alpha, between_run_sd, min_versions)
     return History(
         runs=pd.DataFrame(run_rows),
         points=points,
@@ -191,15 +198,16 @@ def history(
         candidates=candidates,
         threshold=threshold,
         alpha=alpha,
+        min_versions=min_versions,
         notes=notes,
     )
 
 
 def _environment_notes(machine: str, ordered: Sequence[Run]) -> list[str]:
-    """A note per change of Python, NumPy or Numba version within one machine's series."""
+    """A note per change of a ``WATCHED_METADATA`` field between consecutive runs of a series."""
     notes = []
-    watched = [name for name in MATCHED_METADATA if name not in MACHINE_FIELDS]
-    for before, after in zip(ordered, ordered[1:]):
+    watched = [name for name in WATCHED_METADATA if name not in MACHINE_FIELDS]
+    for before, after in itertools.pairwise(ordered):
         for name in watched:
             old, new = before.metadata.get(name), after.metadata.get(name)
             if old is not None and new is not None and old != new:
@@ -210,53 +218,98 @@ def _environment_notes(machine: str, ordered: Sequence[Run]) -> list[str]:
     return notes
 
 
+def _collapse(frame: pd.DataFrame, keys: list[str], unit: str) -> pd.DataFrame:
+    """One row per (keys, unit) from rows with ``log_median`` and ``within_var``: their mean, and the
+    variance of that mean (the rows' scatter, never less than their own uncertainty, over their
+    number)."""
+    grouped = frame.groupby([*keys, unit], sort=True)
+    out = grouped.agg(
+        log_median=("log_median", "mean"),
+        spread=("log_median", "var"),
+        within=("within_var", "mean"),
+        count=("log_median", "size"),
+        rounds=("rounds", "sum"),
+        start=("position", "min"),
+        runs=("runs", "sum"),
+    ).reset_index()
+    out["within_var"] = np.maximum(out["spread"].fillna(0.0), out["within"]) / out["count"]
+    return out.assign(position=out["start"]).drop(columns=["spread", "within", "count", "start"])
+
+
+def version_values(batches: pd.DataFrame, series: dict[str, list[Run]]) -> pd.DataFrame:
+    """One row per (machine, cell, version) in ``BATCH_COLUMNS`` form: the unit of replication.
+
+    A version is a stretch of consecutive runs of one commit on one machine. Its ``log_median`` is
+    the mean over its runs of each run's mean batch log median, ``within_var`` the variance of that
+    mean within the version, ``batch`` the version's number, ``position`` its first run and ``runs``
+    how many it has. Runs of one version are pooled, not counted as replicates: they usually come
+    from one sitting, and the committed A/A runs drifted by 30% over half an hour, more than their
+    batches scatter (docs/history.md).
+    """
+    keys = ["machine", *_KEY]
+    version = {}
+    for machine, ordered in series.items():
+        commits = [run.git_commit for run in ordered]
+        numbers = np.cumsum([i == 0 or commits[i] != commits[i - 1] for i in range(len(commits))]) - 1
+        version.update({(machine, p): int(v) for p, v in enumerate(numbers)})
+    runs = _collapse(batches.assign(runs=1), keys, "position")
+    runs["version"] = [version[(m, p)] for m, p in zip(runs["machine"], runs["position"])]
+    versions = _collapse(runs.assign(runs=1), keys, "version")
+    return versions.rename(columns={"version": "batch"})
+
+
 def _segment(
     batches: pd.DataFrame,
     series: dict[str, list[Run]],
     threshold: float,
     alpha: float,
     between_run_sd: float,
+    min_versions: int,
 ) -> tuple[pd.DataFrame, int]:
     """Binary segmentation of every cell's series; (steps, number of candidate change points)."""
     keys = ["machine", *_KEY]
-    per_run = batches.assign(square=batches["log_median"] ** 2).groupby([*keys, "position"], sort=True)
-    totals = per_run.agg(
-        count=("log_median", "size"),
-        total=("log_median", "sum"),
-        square=("square", "sum"),
-        within=("within_var", "sum"),
-    ).reset_index()
-    cells = {key: group.reset_index(drop=True) for key, group in totals.groupby(keys, sort=True)}
-    by_position = {key: group for key, group in batches.groupby([*keys, "position"], sort=False)}
-    candidates = sum(len(runs) - 1 for runs in cells.values())
-    pending = [(key, 0, len(runs)) for key, runs in cells.items() if len(runs) > 1]
+    values = version_values(batches, series)
+    values["commit"] = [series[m][p].git_commit for m, p in zip(values["machine"], values["position"])]
+    cells = {key: group.reset_index(drop=True) for key, group in values.groupby(keys, sort=True)}
+    # A step can only be where the code changed: between versions of different commits (a commit
+    # run again after another is a new version of the same code, not a candidate).
+    boundaries = {}
+    for key, runs in cells.items():
+        before = np.arange(1, len(runs))  # split k: versions [0, k) before, [k, n) after
+        changed = (runs["commit"] != runs["commit"].shift()).to_numpy()[1:]
+        boundaries[key] = changed & (before >= min_versions) & (len(runs) - before >= min_versions)
+    candidates = int(sum(bounds.sum() for bounds in boundaries.values()))
+    pending = [(key, 0, len(runs)) for key, runs in cells.items() if boundaries[key].any()]
     big = math.log1p(threshold)
     steps = []
     while pending:
         chosen = []
         for key, low, high in pending:
-            split = _best_split(cells[key].iloc[low:high], big, between_run_sd)
+            split = _best_split(
+                cells[key]["log_median"].to_numpy()[low:high],
+                cells[key]["within_var"].to_numpy()[low:high],
+                boundaries[key][low : high - 1],
+                big,
+                between_run_sd,
+                min_versions,
+            )
             if split is not None:
                 chosen.append((key, low, low + split, high))
         pending = []
-        # One cell_statistics call per "slot", each holding a cell at most once (its key must be
-        # unique in the call); alpha scaled by the call's size keeps each test at alpha/candidates.
+        # cell_statistics keys its rows by (kernel, n, epochs): one call per "slot", which holds each
+        # such cell at most once (two machines' series of one cell go to different slots).
         slots: dict[int, list[tuple]] = {}
         used: dict[tuple, int] = {}
         for item in chosen:
-            slot = used.get(item[0], 0)
-            used[item[0]] = slot + 1
+            slot = used.get(item[0][1:], 0)
+            used[item[0][1:]] = slot + 1
             slots.setdefault(slot, []).append(item)
         for items in slots.values():
-            before, after = [], []
-            for key, low, split, high in items:
-                positions = cells[key]["position"]
-                before += [by_position[(*key, p)] for p in positions.iloc[low:split]]
-                after += [by_position[(*key, p)] for p in positions.iloc[split:high]]
             verdicts = cell_statistics(
-                pd.concat(before, ignore_index=True),
-                pd.concat(after, ignore_index=True),
+                pd.concat([cells[key].iloc[low:split] for key, low, split, _ in items]),
+                pd.concat([cells[key].iloc[split:high] for key, _, split, high in items]),
                 threshold=threshold,
+                # cell_statistics tests each cell at alpha / (cells in the call).
                 alpha=alpha * len(items) / candidates,
                 between_run_sd=between_run_sd,
             ).set_index(_KEY)
@@ -276,8 +329,8 @@ def _segment(
                         "utc_time": run.utc_time,
                         "verdict": row["verdict"],
                         **{name: float(row[name]) for name in ("ratio", "ci_low", "ci_high", "p_value")},
-                        "before_runs": split - low,
-                        "after_runs": high - split,
+                        "before_runs": int(cells[key]["runs"].iloc[low:split].sum()),
+                        "after_runs": int(cells[key]["runs"].iloc[split:high].sum()),
                     }
                 )
                 pending += [(key, low, split), (key, split, high)]
@@ -286,41 +339,46 @@ def _segment(
     return table.sort_values(order, ignore_index=True), candidates
 
 
-def _best_split(runs: pd.DataFrame, big: float, between_run_sd: float) -> int | None:
-    """Where to split a segment of runs (one row per run, its batches' sums), or None.
-
-    The candidate with the largest |t| among those whose change reaches the threshold, with t as
-    the comparison computes it without moderation or outliers: a fast search, whose choice
-    ``cell_statistics`` then judges. Choosing among candidates is paid for by counting them all in
-    the Bonferroni family.
-    """
-    if len(runs) < 2:
+def _best_split(
+    values: np.ndarray,
+    within: np.ndarray,
+    allowed: np.ndarray,
+    big: float,
+    between_run_sd: float,
+    min_versions: int,
+) -> int | None:
+    """Where to split a segment of versions (log times, within variances), or None: among the
+    allowed boundaries with a change at the threshold, the largest |t| computed as the comparison
+    does without moderation or outliers. A fast search, whose choice ``cell_statistics`` judges; the
+    choice is paid for by counting every candidate in the Bonferroni family."""
+    if len(values) < 2 or not allowed.any():
         return None
-    sums = {name: runs[name].to_numpy(dtype=float) for name in ("count", "total", "square", "within")}
-    head = {name: np.cumsum(values)[:-1] for name, values in sums.items()}
-    tail = {name: values.sum() - head[name] for name, values in sums.items()}
-    mean_b, mean_a = head["total"] / head["count"], tail["total"] / tail["count"]
-    ss = head["square"] - head["total"] * mean_b + tail["square"] - tail["total"] * mean_a
-    df = head["count"] + tail["count"] - 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        observed = np.where(df > 0, ss / np.maximum(df, 1), 0.0)
-    floor = between_run_sd**2 + (head["within"] / head["count"] + tail["within"] / tail["count"]) / 2
-    variance = np.maximum(observed, floor)
-    diff = mean_a - mean_b
-    t = np.abs(diff) / np.sqrt(variance * (1 / head["count"] + 1 / tail["count"]))
-    t[np.abs(diff) < big] = -1.0
+    count = np.arange(1, len(values), dtype=float)
+    rest = len(values) - count
+    head_sum, head_square = np.cumsum(values)[:-1], np.cumsum(values**2)[:-1]
+    tail_sum, tail_square = values.sum() - head_sum, (values**2).sum() - head_square
+    head_within = np.cumsum(within)[:-1]
+    tail_within = within.sum() - head_within
+    diff = tail_sum / rest - head_sum / count
+    ss = head_square - head_sum**2 / count + tail_square - tail_sum**2 / rest
+    df = len(values) - 2
+    observed = ss / df if df > 0 else np.zeros_like(ss)
+    floor = between_run_sd**2 + (head_within / count + tail_within / rest) / 2
+    t = np.abs(diff) / np.sqrt(np.maximum(observed, floor) * (1 / count + 1 / rest))
+    edge = (count < min_versions) | (rest < min_versions)
+    t[(np.abs(diff) < big) | ~allowed | edge] = -1.0
     best = int(np.argmax(t))
     return best + 1 if t[best] >= 0 else None
 
 
 @dataclass(frozen=True)
 class Latest:
-    """A run's own summary: speedups and time over the stream probe per cell, scaling fits."""
+    """A run's own summary: ``speedups`` (``bench.analysis.speedup.summarize`` of its cells, probes
+    left out: speedups and time over the stream probe per cell) and ``fits``
+    (``bench.analysis.scaling.fit_scaling``)."""
 
     run: Run
-    #: ``bench.analysis.speedup.summarize`` of the run's cells (probes left out).
     speedups: pd.DataFrame
-    #: ``bench.analysis.scaling.fit_scaling`` of the run's cells.
     fits: pd.DataFrame
 
 
