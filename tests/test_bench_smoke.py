@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.reports import model
 from bench.run.probes import PROBES
 from impls import KERNELS, kernel_names
 
@@ -268,3 +269,40 @@ def test_benchmark_min_rounds_is_honoured(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert (pd.read_csv(csv)["rounds"] >= 40).all()  # its calls far exceed the 0.01 s budget
+
+
+def test_benchmark_json_of_the_sweep_is_a_report_that_compare_reads(tmp_path):
+    # One run writes both: pytest-benchmark's JSON, and the sweep's own CSV report and summary.
+    csv, json_file = tmp_path / "r.csv", tmp_path / "r.json"
+    result = pytest_bench(
+        "--benchmark-only",
+        "--kernels",
+        "numpy,numba",
+        "--n",
+        "10",
+        "--epochs",
+        "10",
+        "--bench-time",
+        "0.01",
+        "--csv",
+        str(csv),
+        f"--benchmark-json={json_file}",
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "gdbench sweep summary" in result.stdout and csv.exists() and json_file.exists()
+    from_json, from_csv = model.load(json_file), model.load(csv)
+    assert from_json.source == "rounds" and from_json.metadata["run_id"] == from_csv.metadata["run_id"]
+    pd.testing.assert_series_equal(
+        from_json.cells.set_index(["kernel", "n", "epochs"])["median_s"].sort_index(),
+        from_csv.cells.set_index(["kernel", "n", "epochs"])["median_s"].sort_index(),
+    )
+    compared = subprocess.run(
+        [sys.executable, "-m", "bench.compare", str(json_file), str(json_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        compared.returncode == 0 and "numba" in compared.stdout and "no significant change" in compared.stdout
+    )
