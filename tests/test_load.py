@@ -16,6 +16,7 @@ from bench.reports import journal
 from bench.run.load import BusyNeighbours
 
 ROOT = Path(__file__).resolve().parent.parent
+SWEEP = [sys.executable, "-m", "pytest", "bench", "--benchmark-only", "-q", "-p", "no:cacheprovider"]
 
 
 def spinners() -> list[psutil.Process]:
@@ -54,14 +55,7 @@ def test_the_sweep_runs_under_load_and_records_it(tmp_path):
     csv = tmp_path / "r.csv"
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pytest",
-            "bench",
-            "--benchmark-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
+            *SWEEP,
             "--kernels",
             "numpy",
             "--n",
@@ -93,14 +87,7 @@ def test_a_killed_sweep_leaves_no_neighbour_spinning(tmp_path):
     csv = tmp_path / "r.csv"
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "pytest",
-            "bench",
-            "--benchmark-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
+            *SWEEP,
             "--kernels",
             "numpy",
             "--n",
@@ -136,14 +123,7 @@ def test_a_killed_sweep_leaves_no_neighbour_spinning(tmp_path):
 def test_a_bad_load_stops_the_run_before_measuring():
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pytest",
-            "bench",
-            "--benchmark-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
+            *SWEEP,
             "--kernels",
             "numpy",
             "--n",
