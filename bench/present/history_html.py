@@ -18,6 +18,7 @@ from bench.analysis.compare import SLOWER
 from bench.analysis.history import History, Latest
 from bench.present import svg
 from bench.present.formatting import format_count, format_number, format_ratio, format_seconds
+from bench.present.tables import html_table
 from bench.reports.schema import PROBE_KERNELS, cell_name
 
 #: Marks a page this command wrote, which it may replace (see ``bench.history``).
@@ -109,24 +110,6 @@ def _when(stamp: pd.Timestamp) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _table(
-    header: Sequence[str],
-    rows: Sequence[Sequence[object]],
-    numeric: Sequence[int] = (),
-    classes: Sequence[str] = (),
-) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
-    body = []
-    for index, row in enumerate(rows):
-        cls = f' class="{_esc(classes[index])}"' if index < len(classes) and classes[index] else ""
-        cells = "".join(
-            f'<td class="num">{_esc(c)}</td>' if i in numeric else f"<td>{_esc(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 def _steps_section(history: History) -> str:
     if history.steps.empty:
         return f"<p>No step: {_esc(method_text(history))}.</p>"
@@ -147,8 +130,8 @@ def _steps_section(history: History) -> str:
         for row in history.steps.itertuples()
     ]
     header = ["machine", "kernel", "n", "epochs", "change", "interval", "p", "from commit", "run", "time"]
-    return f"<p>{_esc(method_text(history)[0].upper() + method_text(history)[1:])}.</p>" + _table(
-        [*header, "runs before / after"], rows, numeric=(2, 3, 5, 6), classes=history.steps["verdict"]
+    return f"<p>{_esc(method_text(history)[0].upper() + method_text(history)[1:])}.</p>" + html_table(
+        [*header, "runs before / after"], rows, right=(2, 3, 5, 6), classes=history.steps["verdict"]
     )
 
 
@@ -159,7 +142,7 @@ def _machine_section(history: History, machine: str, latest: Latest | None) -> s
         metadata = [[name, value] for name, value in latest.run.metadata.items()]
         parts += [
             f"<h3>Metadata of the latest run ({_esc(latest.run.run_id)})</h3>",
-            _table(["field", "value"], metadata),
+            html_table(["field", "value"], metadata),
         ]
     parts += [
         f"<p class='note'>{_esc(note)}</p>" for note in history.notes if note.startswith(f"{machine}: ")
@@ -171,13 +154,13 @@ def _machine_section(history: History, machine: str, latest: Latest | None) -> s
         parts.append(_latest_section(latest))
     parts.append("<h3>Runs</h3>")
     parts.append(
-        _table(
+        html_table(
             ["#", "time (UTC)", "commit", "dirty", "run", "batches", "report"],
             [
                 [r.position, _when(r.utc_time), r.git_commit, r.git_dirty, r.run_id, r.batches, r.path]
                 for r in runs.itertuples()
             ],
-            numeric=(0, 5),
+            right=(0, 5),
         )
     )
     return "".join(parts)
@@ -258,7 +241,7 @@ def _latest_section(latest: Latest) -> str:
             )
         parts += [
             f"<p>{_esc(what)}, per cell:</p>",
-            _table(["n", "epochs", "baseline", *kernels], rows, numeric=range(3, 3 + len(kernels))),
+            html_table(["n", "epochs", "baseline", *kernels], rows, right=range(3, 3 + len(kernels))),
         ]
     fits = latest.fits
     rows = [
@@ -276,7 +259,7 @@ def _latest_section(latest: Latest) -> str:
     ]
     parts += [
         "<p>Scaling fit t = a + c·N·epochs per kernel (bench.analysis.scaling):</p>",
-        _table(
+        html_table(
             [
                 "kernel",
                 "cells",
@@ -288,7 +271,7 @@ def _latest_section(latest: Latest) -> str:
                 "note",
             ],
             rows,
-            numeric=(1, 2, 3, 4, 5, 6),
+            right=(1, 2, 3, 4, 5, 6),
         ),
     ]
     return "".join(parts)

@@ -1,4 +1,4 @@
-"""The one table renderer: a header and rows of text as an aligned text table or a Markdown table."""
+"""The one table renderer: a header and rows as an aligned text table, a Markdown table or HTML."""
 
 from __future__ import annotations
 
@@ -38,3 +38,24 @@ def table_lines(
         ).rstrip()
 
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def html_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    right: Collection[int] = (),
+    classes: Sequence[str] = (),
+) -> str:
+    """The table as one HTML ``<table>``, every cell escaped; ``right`` columns get class "num"
+    (numbers, right-aligned by the page's style) and row i gets class ``classes[i]`` when given."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = []
+    for index, row in enumerate(rows):
+        mark = classes[index] if index < len(classes) else ""
+        cls = f' class="{html.escape(mark)}"' if mark else ""
+        cells = "".join(
+            f'<td class="num">{html.escape(str(c))}</td>' if i in right else f"<td>{html.escape(str(c))}</td>"
+            for i, c in enumerate(row)
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
