@@ -1,20 +1,38 @@
-"""Numba on all cores: each epoch's two gradient sums are a ``prange`` reduction.
+"""Numba on all cores while they are free: each epoch's two gradient sums over fixed blocks, in parallel.
 
-Cost: O(N · epochs / threads) plus one parallel region per epoch (waking the worker threads and
-joining their partial sums: microseconds, independent of N). Below ``PARALLEL_MIN_N`` samples that
-fixed cost outweighs the split, so smaller problems run ``numba_simd`` unchanged on one core. The
-thread count is Numba's (``numba.get_num_threads()``, set by ``NUMBA_NUM_THREADS``); a benchmark
-report records it.
+Cost: O(N · epochs / threads) while every thread can have a core, plus one parallel region per epoch
+(waking the worker threads and joining them: microseconds, independent of N); O(N · epochs) on one
+core while other tasks want the cores. Below ``PARALLEL_MIN_N`` samples the region's fixed cost
+outweighs the split, so smaller problems run ``numba_simd`` unchanged. The thread count is Numba's
+(``numba.get_num_threads()``, set by ``NUMBA_NUM_THREADS``); a benchmark report records it.
 
-Floating-point order: the terms and the update are exactly ``numba_simd``'s (the same strict
-``residual`` and ``step``). Numba's reduction splits the N terms into contiguous chunks, one per thread;
-each thread sums its chunk with vector lanes as ``numba_simd`` does, and the partial sums are added at
-the end: another summation order, so the results agree with ``python_loop`` within the same any-order
-bound of ``tests/error_bounds.py`` (and may change in the last bits with the thread count).
+Busy machines: a parallel region ends when its last thread does, so a worker thread that lost its core
+to another process holds up the epoch for a scheduler time slice, milliseconds: on a busy machine a
+parallel loop can be several times slower than one thread. So before the
+first epoch, and then once every ``CHECK_SAMPLES`` samples summed, it asks ``cores_are_free``: are the
+tasks running or waiting for a CPU, system-wide, no more than the CPUs (the fourth field of
+``/proc/loadavg``, read from compiled code: under a microsecond), and may this process run on as many
+CPUs as it has threads (its affinity when imported)? If not, it sums the same blocks on this thread
+alone, at ``numba_simd``'s speed, until the next check. Where ``/proc/loadavg`` cannot be read the
+kernel always runs in parallel. The count includes this thread and any worker still spinning after
+the last region, which cannot be told from other tasks: on two cores, one busy neighbour goes unseen
+while the workers sleep, and a check that catches a short-lived task costs the speed-up until the next.
+
+Floating-point order: each term is ``numba_simd``'s (the same ``residual``, w·x + b fused into one
+FMA). The N terms are split into ``BLOCKS`` contiguous blocks of equal length (±1) whatever the thread
+count; each block is summed in vector lanes as ``numba_simd`` sums (``block_sums``), by whichever
+thread; the block sums are then added in block order without fast-math flags, and the update is
+``step``'s. The results therefore depend neither on the thread count nor on which epochs ran in
+parallel (the tests check it bitwise), and agree with ``python_loop`` within the any-order bound of
+``tests/error_bounds.py``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -25,9 +43,88 @@ from impls.numba_simd import descend as descend_one_core
 #: a parallel region, while the split saves only part of a one-core pass; on the two-core machines this
 #: suite targets the two break even near this size (the benchmarks show where, per machine).
 PARALLEL_MIN_N = 2**15
+#: Blocks the samples are split into, whatever the thread count: a multiple of the usual thread counts,
+#: and few enough that a block at ``PARALLEL_MIN_N`` still holds 512 samples of vector code.
+BLOCKS = 64
+#: Samples summed between two checks of the machine's load: under a millisecond of one core's work, so
+#: a neighbour that starts or stops is seen within a millisecond, and the checks cost under 0.5%.
+CHECK_SAMPLES = 2**20
+#: CPUs of the machine, against which ``/proc/loadavg`` counts its tasks, and CPUs this process may use.
+CPUS = os.cpu_count() or 1
+ALLOWED_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else CPUS
 
 
-@njit(cache=False, parallel=True, fastmath=REDUCTION_FASTMATH)
+def _open_loadavg() -> int:
+    try:
+        return os.open("/proc/loadavg", os.O_RDONLY)
+    except OSError:
+        return -1
+
+
+#: A descriptor of ``/proc/loadavg``, kept open (-1 where there is none: not Linux).
+LOADAVG = _open_loadavg()
+
+if LOADAVG >= 0:
+    # The C library's pread, called from compiled code. A Python call (objmode) between two epochs,
+    # with the caches full of x and y, took several microseconds: 3% of 20 epochs at N = 10⁶.
+    _pread = ctypes.CDLL(None).pread
+    _pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_ssize_t)
+    _pread.restype = ctypes.c_ssize_t
+
+    @njit(cache=False)
+    def runnable_tasks() -> int:
+        """Tasks running or waiting for a CPU, system-wide, now: /proc/loadavg's 4th field (0 if unread)."""
+        text = np.empty(64, np.uint8)
+        length = _pread(LOADAVG, text.ctypes, 64, 0)
+        field = 0
+        tasks = 0
+        for i in range(length):  # "0.52 0.58 0.59 2/211 12345\n": the number before the slash
+            char = text[i]
+            if char == ord(" "):
+                field += 1
+            elif field == 3:
+                if char == ord("/"):
+                    return tasks
+                tasks = 10 * tasks + (char - ord("0"))
+        return 0
+
+else:
+
+    @njit(cache=False)
+    def runnable_tasks() -> int:
+        """No /proc/loadavg here: no evidence of busy cores."""
+        return 0
+
+
+@njit(cache=False)
+def cores_are_free() -> bool:
+    """Whether each thread can have a CPU: no more runnable tasks than CPUs (this thread and its spinning
+    workers included), and no more threads than CPUs this process may use."""
+    return numba.get_num_threads() <= ALLOWED_CPUS and runnable_tasks() <= CPUS
+
+
+@njit(cache=False)
+def block_bounds(n: int, k: int) -> tuple[int, int]:
+    """Start and stop of block k of ``BLOCKS`` over n samples (lengths equal within one)."""
+    return k * n // BLOCKS, (k + 1) * n // BLOCKS
+
+
+@njit(cache=False, fastmath=REDUCTION_FASTMATH)
+def block_sums(x: np.ndarray, y: np.ndarray, w: float, b: float, k: int) -> tuple[float, float]:
+    """``(Σ r·x, Σ r)`` over block k, summed in vector lanes as ``numba_simd`` sums."""
+    start, stop = block_bounds(x.shape[0], k)
+    # Views from index 0: the vectorizer sees indices it knows to be non-negative.
+    xs, ys = x[start:stop], y[start:stop]
+    sum_rx = 0.0
+    sum_r = 0.0
+    for i in range(xs.shape[0]):
+        r = residual(xs[i], ys[i], w, b)
+        sum_rx += r * xs[i]
+        sum_r += r
+    return sum_rx, sum_r
+
+
+@njit(cache=False, parallel=True)
 def descend(
     x: np.ndarray, y: np.ndarray, w: float, b: float, learning_rate: float, epochs: int
 ) -> tuple[float, float]:
@@ -35,12 +132,24 @@ def descend(
     n = x.shape[0]
     if n < PARALLEL_MIN_N:
         return descend_one_core(x, y, w, b, learning_rate, epochs)
+    partial = np.empty((BLOCKS, 2))
+    parallel = False
+    unchecked = CHECK_SAMPLES  # samples summed since the last check: check before the first epoch
     for _ in range(epochs):
+        if unchecked >= CHECK_SAMPLES:
+            parallel = cores_are_free()
+            unchecked = 0
+        unchecked += n
+        if parallel:
+            for k in prange(BLOCKS):
+                partial[k, 0], partial[k, 1] = block_sums(x, y, w, b, k)
+        else:
+            for k in range(BLOCKS):
+                partial[k, 0], partial[k, 1] = block_sums(x, y, w, b, k)
         sum_rx = 0.0
         sum_r = 0.0
-        for i in prange(n):
-            r = residual(x[i], y[i], w, b)
-            sum_rx += r * x[i]
-            sum_r += r
+        for k in range(BLOCKS):
+            sum_rx += partial[k, 0]
+            sum_r += partial[k, 1]
         w, b = step(w, b, sum_rx, sum_r, n, learning_rate)
     return w, b

@@ -5,15 +5,18 @@ and several independent accumulators, so the loop runs at the adder's throughput
 bandwidth, once x and y outgrow the caches) instead of at the latency of one serial add chain.
 
 Floating-point order: the residual ``r_i = y_i − (w·x_i + b)`` is computed by ``residual``, compiled
-without fast-math flags. LLVM's fast-math flags belong to each instruction and survive inlining, so
-those three roundings happen exactly as in ``numba``. Only the accumulations ``Σ r_i·x_i`` and ``Σ r_i``
+with the ``contract`` flag alone: ``w·x_i + b`` becomes one fused multiply-add (one rounding where
+``numba`` has two), and the subtraction from ``y_i`` follows, in that order. Without ``reassoc``
+nothing else may be rearranged; LLVM's fast-math flags belong to each instruction and survive
+inlining, so this holds inside the loop below. Only the accumulations ``Σ r_i·x_i`` and ``Σ r_i``
 carry the ``reassoc`` and ``contract`` flags: the compiler may add the terms in any order (in practice
 lanes of a vector register, then a tree across the lanes) and fuse ``r_i·x_i`` into the addition
 (FMA). The factor −2/N is applied once to each sum instead of to every term, and the update is the
-notebook's (``step``, again without flags). Without ``nnan``/``ninf``, infinities and NaNs propagate
-as IEEE arithmetic says, so a diverging descent comes back non-finite as in every other kernel.
-Each gradient is therefore a sum of N terms in *some* order: the results agree with ``python_loop``
-within the any-order bound of ``tests/error_bounds.py`` (six roundings per term, depth N − 1).
+notebook's (``step``, without flags). Without ``nnan``/``ninf``, infinities and NaNs propagate as IEEE
+arithmetic says, so a diverging descent comes back non-finite as in every other kernel. Each gradient
+is therefore a sum of N terms in *some* order, each term within five roundings of the exact one: the
+results agree with ``python_loop`` within the any-order bound of ``tests/error_bounds.py`` (which
+counts six roundings per term, the notebook's, and depth N − 1).
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from numba import njit
 #: ``contract`` fuses r·x into the add. No ``nnan``/``ninf``: they would let the compiler assume
 #: away the infinities of a diverging descent, and no ``arcp``/``afn``: nothing here divides.
 REDUCTION_FASTMATH = {"reassoc", "contract"}
+#: Fast-math flag of the residual: ``contract`` alone fuses w·x + b into one FMA (one rounding fewer,
+#: one instruction fewer per sample) and allows nothing else.
+RESIDUAL_FASTMATH = {"contract"}
 
 
 # cache=False throughout, as in ``numba_loop``: the benchmarks measure a fresh compile.
-@njit(cache=False, fastmath=False)
+@njit(cache=False, fastmath=RESIDUAL_FASTMATH)
 def residual(xi: float, yi: float, w: float, b: float) -> float:
-    """``y − (w·x + b)`` for one sample, in strict IEEE order even where inlined into fast-math code."""
+    """``y − fma(w, x, b)`` for one sample, in this order even where inlined into fast-math code."""
     return yi - (w * xi + b)
 
 

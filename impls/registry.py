@@ -91,6 +91,13 @@ KERNELS: dict[str, Kernel] = {
             compiled=True,
         ),
         Kernel(
+            "sufficient_stats_parallel",
+            "impls.sufficient_stats_parallel",
+            "sufficient_stats with its one pass split into blocks summed on every core",
+            "bounded",
+            compiled=True,
+        ),
+        Kernel(
             "closed_form",
             "impls.closed_form",
             "the epoch map's eigenvalues raised to the power epochs, exact at any epochs",

@@ -46,31 +46,44 @@ def deviation(value: float, shift: float) -> float:
 
 
 @njit(cache=False, fastmath=REDUCTION_FASTMATH)
-def centred_statistics(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, float, float]:
-    """``(k_x, k_y, Σu, Σv, Σu², Σuv)`` with u = x − k_x, v = y − k_y: one pass, sums in any order.
-
-    (k_x, k_y) is the mean of the first ``SHIFT_SAMPLES`` samples (rounded, as computed).
-    """
-    n = x.shape[0]
-    head = min(n, SHIFT_SAMPLES)
+def head_mean(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """``(k_x, k_y)``: the mean of the first ``SHIFT_SAMPLES`` samples (all when fewer), sums in any order."""
+    head = min(x.shape[0], SHIFT_SAMPLES)
     sum_x = 0.0
     sum_y = 0.0
     for i in range(head):
         sum_x += x[i]
         sum_y += y[i]
-    shift_x = sum_x / head
-    shift_y = sum_y / head
+    return sum_x / head, sum_y / head
+
+
+@njit(cache=False, fastmath=REDUCTION_FASTMATH)
+def shifted_sums(
+    x: np.ndarray, y: np.ndarray, shift_x: float, shift_y: float
+) -> tuple[float, float, float, float]:
+    """``(Σu, Σv, Σu², Σuv)``, u = x − shift_x, v = y − shift_y: deviations rounded once, any order."""
     sum_u = 0.0
     sum_v = 0.0
     sum_uu = 0.0
     sum_uv = 0.0
-    for i in range(n):
+    for i in range(x.shape[0]):
         u = deviation(x[i], shift_x)
         v = deviation(y[i], shift_y)
         sum_u += u
         sum_v += v
         sum_uu += u * u
         sum_uv += u * v
+    return sum_u, sum_v, sum_uu, sum_uv
+
+
+@njit(cache=False, fastmath=REDUCTION_FASTMATH)
+def centred_statistics(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """``(k_x, k_y, Σu, Σv, Σu², Σuv)`` with u = x − k_x, v = y − k_y: one pass, sums in any order.
+
+    (k_x, k_y) is ``head_mean(x, y)``, the mean of the first ``SHIFT_SAMPLES`` samples (rounded, as computed).
+    """
+    shift_x, shift_y = head_mean(x, y)
+    sum_u, sum_v, sum_uu, sum_uv = shifted_sums(x, y, shift_x, shift_y)
     return shift_x, shift_y, sum_u, sum_v, sum_uu, sum_uv
 
 

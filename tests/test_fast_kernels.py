@@ -3,11 +3,13 @@
 Every tolerance here is a bound from ``tests/error_bounds.py`` for the kernel's own order of operations,
 evaluated along the computed trajectories; the kernel's module docstring says why that bound applies:
 
-* ``numba_simd``, ``numba_parallel``, ``numpy_fast``, ``jax``: the notebook's six roundings per term
-  (counted differently, see each module), sums in an order the compiler, the threads or BLAS choose —
-  ``trajectory_bound`` with the any-order depth N − 1.
-* ``sufficient_stats``: ``sufficient_stats_trajectory_bound`` (rounding counts along the centred
-  recurrence). ``closed_form``: ``closed_form_bound`` for one call of k epochs (the statistics' errors
+* ``numba_simd``, ``numba_parallel``, ``numpy_fast``, ``jax``: at most the notebook's six roundings per
+  term (counted differently, see each module; the first two fuse w·x + b and take five), sums in an
+  order the compiler, the blocks, the threads or BLAS choose — ``trajectory_bound`` with the any-order
+  depth N − 1.
+* ``sufficient_stats``, ``sufficient_stats_parallel``: ``sufficient_stats_trajectory_bound`` (rounding
+  counts along the centred recurrence, for any shift and any summation order of the shifted sums).
+* ``closed_form``: ``closed_form_bound`` for one call of k epochs (the statistics' errors
   through the exact k-epoch map, plus the evaluation's roundings), and ``closed_form_trajectory_bound``
   for a chain of one-epoch calls. ``test_closed_form.py`` holds the long single calls against exact
   arithmetic.
@@ -49,14 +51,23 @@ from impls import KERNELS, fit, get_kernel, kernel_names, make_problem
 from impls.numba_parallel import PARALLEL_MIN_N
 from impls.numpy_blocked import BLOCK
 from impls.sufficient_stats import centred_statistics
+from impls.sufficient_stats_parallel import centred_statistics as centred_statistics_all_cores
 
 JAX_INSTALLED = importlib.util.find_spec("jax") is not None
 
 #: Kernels that keep the notebook's per-sample terms and only reorder the sums.
 REORDERED_SUMS = ["numba_simd", "numba_parallel", "numpy_fast"] + (["jax"] if JAX_INSTALLED else [])
 #: Kernels that compute the same iterates from statistics of the data.
-FROM_STATISTICS = ["sufficient_stats", "closed_form"]
-NEW_KERNELS = ["numba_simd", "numba_parallel", "numpy_fast", "sufficient_stats", "closed_form", "jax"]
+FROM_STATISTICS = ["sufficient_stats", "sufficient_stats_parallel", "closed_form"]
+NEW_KERNELS = [
+    "numba_simd",
+    "numba_parallel",
+    "numpy_fast",
+    "sufficient_stats",
+    "sufficient_stats_parallel",
+    "closed_form",
+    "jax",
+]
 
 
 def trajectory(kernel, x, y, learning_rate, epochs, w0=0.0, b0=0.0):
@@ -71,6 +82,9 @@ def kernel_bound(kernel, x, y, ws, bs, w0, b0, learning_rate):
     """The derived bound on |computed − exact| along ``kernel``'s computed trajectory (ws, bs)."""
     if kernel == "python_loop" or kernel in REORDERED_SUMS:
         return trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, any_order_depth(x.shape[0]))
+    if kernel == "sufficient_stats_parallel":  # the same bound, about the shift this kernel used
+        shift_x, shift_y = centred_statistics_all_cores(x, y)[:2]
+        return sufficient_stats_trajectory_bound(x, y, ws, bs, w0, b0, learning_rate, shift_x, shift_y)
     statistics = centred_statistics(x, y)
     if kernel == "sufficient_stats":
         shift_x, shift_y = statistics[:2]
@@ -114,8 +128,10 @@ def test_trajectory_agrees_with_python_loop(kernel, problem, fraction, epochs, w
     [
         # Several blocks, the last one short.
         ("numpy_fast", 2 * BLOCK + 5),
-        # Large enough for the threads to split the sums (below it numba_parallel is numba_simd).
+        # Large enough for the threads to split the sums (below it numba_parallel is numba_simd, and
+        # sufficient_stats_parallel is sufficient_stats).
         ("numba_parallel", PARALLEL_MIN_N + 17),
+        ("sufficient_stats_parallel", PARALLEL_MIN_N + 17),
     ],
 )
 def test_large_problems_take_the_blocked_and_parallel_paths(kernel, n):
@@ -123,7 +139,9 @@ def test_large_problems_take_the_blocked_and_parallel_paths(kernel, n):
     assert_agrees_with_python_loop(kernel, problem.x, problem.y, 0.4, 3, w0=0.5, b0=-0.25)
 
 
-@pytest.mark.parametrize("kernel", ["numba_simd", "numba_parallel", "numpy_fast", "sufficient_stats"])
+@pytest.mark.parametrize(
+    "kernel", ["numba_simd", "numba_parallel", "numpy_fast", "sufficient_stats", "sufficient_stats_parallel"]
+)
 def test_one_call_equals_a_chain_of_one_epoch_calls(kernel):
     # fit's history chains calls; that is only faithful if a kernel's state is nothing but (w, b).
     problem = make_problem(PARALLEL_MIN_N + 3, seed=4)
@@ -182,6 +200,17 @@ def test_large_offset_trajectory_agrees_with_correctly_rounded_reference(kernel,
     ref_bound_w, ref_bound_b = trajectory_bound(x, y, ref_w, ref_b, 0.0, 0.0, learning_rate, 1)
     assert_within(f"{kernel} w", ws, ref_w, bound_w + ref_bound_w)
     assert_within(f"{kernel} b", bs, ref_b, bound_b + ref_bound_b)
+
+
+def test_large_offset_on_the_blocked_path_agrees_with_correctly_rounded_reference():
+    # From PARALLEL_MIN_N samples on, sufficient_stats_parallel sums blocks, all about one shift.
+    x, y, learning_rate = offset_problem(PARALLEL_MIN_N + 17, seed=2)
+    ws, bs = trajectory("sufficient_stats_parallel", x, y, learning_rate, 20)
+    ref_w, ref_b = trajectory_fsum(x, y, 0.0, 0.0, learning_rate, 20)
+    bound_w, bound_b = kernel_bound("sufficient_stats_parallel", x, y, ws, bs, 0.0, 0.0, learning_rate)
+    ref_bound_w, ref_bound_b = trajectory_bound(x, y, ref_w, ref_b, 0.0, 0.0, learning_rate, 1)
+    assert_within("sufficient_stats_parallel w", ws, ref_w, bound_w + ref_bound_w)
+    assert_within("sufficient_stats_parallel b", bs, ref_b, bound_b + ref_bound_b)
 
 
 @pytest.mark.parametrize(

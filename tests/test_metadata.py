@@ -22,6 +22,7 @@ CONTRACT = [
     "blas",
     "blas_threads",
     "numba_threads",
+    "numba_threading_layer",
     "sweep",
     "env",
 ]
@@ -43,6 +44,15 @@ def test_collect_gives_the_contract_columns_with_their_types(tmp_path):
     assert meta["utc_time"] == "2026-11-26T16:05:03Z"
     assert meta["run_id"].startswith("20261126T160503Z_unknown_")
     assert meta["sweep"] == "quick"
+    assert meta["numba_threading_layer"] in (
+        "default",
+        "safe",
+        "threadsafe",
+        "forksafe",
+        "omp",
+        "tbb",
+        "workqueue",
+    )
     for key in ("cpu_count", "blas_threads", "numba_threads"):
         assert isinstance(meta[key], int)
     assert meta["cpu_count"] >= 1
