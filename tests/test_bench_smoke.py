@@ -57,11 +57,29 @@ def junit_cases(path):
     return cases
 
 
-def test_quick_sweep_runs_every_kernel_in_every_cell_once(tmp_path):
-    junit = tmp_path / "junit.xml"
-    csv = tmp_path / "r.csv"
-    done = pytest_bench("--benchmark-disable", "--sweep", "quick", f"--junitxml={junit}", "--csv", str(csv))
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One timed quick sweep (rounds as short as allowed), its JUnit XML, report and figures: the
+    tests below read it, since every sweep compiles every JIT kernel afresh, the slow part."""
+    folder = tmp_path_factory.mktemp("quick")
+    junit, csv = folder / "junit.xml", folder / "r.csv"
+    done = pytest_bench(
+        "--benchmark-only",
+        "--sweep",
+        "quick",
+        "--bench-time",
+        "0.001",
+        f"--junitxml={junit}",
+        "--csv",
+        str(csv),
+        "--plot",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
+    return done, junit, csv
+
+
+def test_quick_sweep_runs_every_kernel_in_every_cell_once(quick_run):
+    done, junit, _ = quick_run
     cases = junit_cases(junit)
     expected = {(k, n, e) for k in SWEPT for n in QUICK_N for e in QUICK_EPOCHS}
     assert set(cases) == expected
@@ -71,43 +89,36 @@ def test_quick_sweep_runs_every_kernel_in_every_cell_once(tmp_path):
             assert "--python-budget" in message
         else:
             assert outcome == "passed", (kernel, n, epochs, message)
-    # Nothing was timed, so there is nothing to report.
-    assert "ran once, untimed" in done.stdout
-    assert not csv.exists()
     compiled = [name for name in kernel_names() if KERNELS[name].compiled]
     for kernel in compiled:
         assert re.search(rf"fresh JIT compile:.*\b{kernel} [0-9.e-]+ s", done.stdout), kernel
 
 
-def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(tmp_path):
+def test_an_untimed_run_calls_each_kernel_once_and_writes_no_report(tmp_path):
     csv = tmp_path / "r.csv"
     done = pytest_bench(
-        "--benchmark-only",
-        "--n",
-        "10,1000",
-        "--epochs",
-        "10",
-        "--python-budget",
-        "100",
-        "--bench-time",
-        "0.01",
-        "--csv",
-        str(csv),
-        "--plot",
+        "--benchmark-disable", "--kernels", "numpy", "--n", "10", "--epochs", "10", "--csv", str(csv)
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "ran once, untimed" in done.stdout  # nothing was timed, so there is nothing to report
+    assert not csv.exists()
+
+
+def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(quick_run):
+    done, _, csv = quick_run
     assert f"report: {csv}" in done.stdout
     # --plot (what make bench passes) draws the report just written, in the folder named after it.
     for name in ("time_per_call.png", "ns_per_update.png", "speedup.png", "summary.md"):
-        assert (tmp_path / "r" / name).stat().st_size > 0, name
+        assert (csv.parent / "r" / name).stat().st_size > 0, name
     cells = pd.read_csv(csv)
-    rounds = pd.read_csv(ROOT / csv.with_name("r.rounds.csv"))
+    rounds = pd.read_csv(csv.with_name("r.rounds.csv"))
 
-    # python_loop ran at n=10 (100 sample-epochs, at the budget) and is absent at n=1000.
-    ran = {(k, n, 10) for k in SWEPT for n in (10, 1000)} - {("python_loop", 1000, 10)}
+    # python_loop ran where N · epochs is within its budget, and is absent elsewhere.
+    ran = {(k, n, e) for k in SWEPT for n in QUICK_N for e in QUICK_EPOCHS}
+    ran -= {("python_loop", n, e) for n in QUICK_N for e in QUICK_EPOCHS if n * e > PYTHON_BUDGET}
     assert set(zip(cells["kernel"], cells["n"], cells["epochs"])) == ran
     assert len(cells) == len(ran)
-    assert (cells["sweep"] == "custom").all()
+    assert (cells["sweep"] == "quick").all()
     assert cells["run_id"].nunique() == 1
     for kernel, compile_s in zip(cells["kernel"], cells["compile_s"]):
         compiled = kernel in KERNELS and KERNELS[kernel].compiled
@@ -128,8 +139,8 @@ def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(tmp_path):
 
     # Every kernel's time as a multiple of the stream probe timed in the same cell.
     if "stream" in SWEPT:
-        for n in (10, 1000):
-            cell = cells[cells["n"] == n].set_index("kernel")
+        for _, cell in cells.groupby(["n", "epochs"]):
+            cell = cell.set_index("kernel")
             expected = cell["median_s"] / cell.loc["stream", "median_s"]
             assert cell["x_stream"].to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-12)
 
