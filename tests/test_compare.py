@@ -560,7 +560,7 @@ def test_moderated_variances_shrink_toward_the_table_and_gain_degrees_of_freedom
     # A cell far noisier than the rest keeps most of its own variance (no false precision).
     noisy = pd.concat([variance, pd.Series([100 * 0.05**2])], ignore_index=True)
     moderated, _ = cmp._moderate(noisy, pd.Series([8] * 41))
-    assert moderated.iloc[-1] > 10 * 0.05**2
+    assert moderated[-1] > 10 * 0.05**2
 
 
 def test_too_few_cells_keep_their_own_variance():

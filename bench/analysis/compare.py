@@ -216,31 +216,26 @@ def cell_statistics(
     """
     if base.empty or new.empty:
         return pd.DataFrame(columns=[*_KEY, *_STATISTICS_COLUMNS])
-    # Cells are numbered once, so that every sum below is a bincount over integer codes: the
-    # comparison runs thousands of times in A/A analyses and history scans.
-    cells, _, _ = _cell_codes(base, new)
+    # Cells are numbered once and every per-cell sum is a bincount over those integer codes, in
+    # NumPy: the comparison runs thousands of times in A/A analyses, history scans and simulations.
+    cells, codes = _cell_codes(base, new)
     m = len(cells)
     side = {}
-    split = set_aside_outliers(base, new, between_run_sd)
-    for label, (frame, outliers) in zip(("base", "new"), split, strict=True):
-        kept = _codes_of(frame, cells)
-        x = frame["log_median"].to_numpy(dtype=float)
+    masks = _outlier_masks(base, new, codes, m, between_run_sd)
+    for label, frame, code, outlier in zip(("base", "new"), (base, new), codes, masks, strict=True):
+        kept = code[~outlier]
+        x = frame["log_median"].to_numpy(dtype=float)[~outlier]
         batches = np.bincount(kept, minlength=m)
         mean = np.bincount(kept, weights=x, minlength=m) / batches
-        side[label] = pd.DataFrame(
-            {
-                "mean": mean,
-                "batches": batches,
-                "within": np.bincount(kept, weights=frame["within_var"].to_numpy(float), minlength=m)
-                / batches,
-                "rounds": np.bincount(kept, weights=frame["rounds"].to_numpy(float), minlength=m).astype(
-                    "int64"
-                ),
-                "ss": np.bincount(kept, weights=(x - mean[kept]) ** 2, minlength=m),
-                "outliers": np.bincount(_codes_of(outliers, cells), minlength=m),
-            },
-            index=cells,
-        )
+        side[label] = {
+            "mean": mean,
+            "batches": batches,
+            "within": np.bincount(kept, weights=frame["within_var"].to_numpy(float)[~outlier], minlength=m)
+            / batches,
+            "rounds": np.bincount(kept, weights=frame["rounds"].to_numpy(float)[~outlier], minlength=m),
+            "ss": np.bincount(kept, weights=(x - mean[kept]) ** 2, minlength=m),
+            "outliers": np.bincount(code[outlier], minlength=m),
+        }
     b, w = side["base"], side["new"]
 
     # Under "no change" both runs scatter alike: pool their sums of squares. Rounds within a run
@@ -248,16 +243,17 @@ def cell_statistics(
     # between-run spread plus the medians' own within-run uncertainty); batches scattering more than
     # that speak for themselves, with their own degrees of freedom.
     floor = between_run_sd**2 + (b["within"] + w["within"]) / 2
-    data_df = b["batches"] + w["batches"] - 2
-    observed = (b["ss"] + w["ss"]) / data_df.where(data_df > 0)
+    data_df = (b["batches"] + w["batches"] - 2).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = (b["ss"] + w["ss"]) / np.where(data_df > 0, data_df, np.nan)
     # A handful of batches estimates a cell's variance poorly (its t has few degrees of freedom
     # and a wide interval). The table's other cells say what variances look like here: shrink each
     # cell's variance toward theirs (empirical Bayes, Smyth's moderated t), which gains degrees of
     # freedom where the cells agree and changes little where they scatter widely.
     moderated, df = _moderate(observed, data_df)
     above = moderated > floor  # False where there is no data (NaN)
-    var = moderated.where(above, floor)
-    df = df.where(above, floor_df).astype(float)
+    var = np.where(above, moderated, floor)
+    df = np.where(above, df, floor_df).astype(float)
     se = np.sqrt(var * (1 / b["batches"] + 1 / w["batches"]))
     diff = w["mean"] - b["mean"]
     t_stat = diff / se
@@ -271,8 +267,12 @@ def cell_statistics(
         SLOWER,
         np.where(significant & (diff <= -big), FASTER, UNCHANGED),
     )
-    out = pd.DataFrame(
+    kernels, ns, epochs = zip(*cells, strict=True)
+    return pd.DataFrame(
         {
+            "kernel": list(kernels),
+            "n": np.asarray(ns, dtype="int64"),
+            "epochs": np.asarray(epochs, dtype="int64"),
             "verdict": verdict,
             "base_s": np.exp(b["mean"]),
             "new_s": np.exp(w["mean"]),
@@ -286,14 +286,12 @@ def cell_statistics(
             "smallest_slower": np.exp(np.maximum(big, t_crit * se)),
             "base_batches": b["batches"],
             "new_batches": w["batches"],
-            "base_rounds": b["rounds"],
-            "new_rounds": w["rounds"],
+            "base_rounds": b["rounds"].astype("int64"),
+            "new_rounds": w["rounds"].astype("int64"),
             "base_outliers": b["outliers"],
             "new_outliers": w["outliers"],
-        },
-        index=cells,
+        }
     )
-    return out.reset_index()
 
 
 def set_aside_outliers(
@@ -309,41 +307,59 @@ def set_aside_outliers(
     Where half a side's batches of a cell or more would be outliers, none are: every cell keeps most
     of its batches, and a side split in two is not cut down to one of its halves.
     """
-    cells, *codes = _cell_codes(base, new)
+    cells, codes = _cell_codes(base, new)
+    masks = _outlier_masks(base, new, codes, len(cells), between_run_sd)
+    (base_out, new_out) = masks
+    return (base[~base_out], base[base_out]), (new[~new_out], new[new_out])
+
+
+def _outlier_masks(
+    base: pd.DataFrame, new: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray], m: int, between_run_sd: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of each side ``set_aside_outliers`` sets aside, as boolean arrays."""
     deviations = []
     for frame, code in zip((base, new), codes, strict=True):
         log_median = frame["log_median"].to_numpy(dtype=float)
-        centre = pd.Series(log_median).groupby(code).transform("median").to_numpy()
-        deviations.append(np.abs(log_median - centre))
-    mad = pd.Series(np.concatenate(deviations)).groupby(np.concatenate(codes)).median()
-    mad = mad.reindex(range(len(cells))).to_numpy()
-    result = []
-    for frame, code, deviation in zip((base, new), codes, deviations, strict=True):
+        deviations.append(np.abs(log_median - _group_median(log_median, code, m)[code]))
+    mad = _group_median(np.concatenate(deviations), np.concatenate(codes), m)
+    masks = []
+    for code, deviation in zip(codes, deviations, strict=True):
         scale = np.maximum(_MAD_TO_SD * mad[code], between_run_sd)
-        count = np.bincount(code, minlength=len(cells))[code]
+        count = np.bincount(code, minlength=m)[code]
         outlier = (count >= OUTLIER_MIN_BATCHES) & (deviation > OUTLIER_SDS * scale)
         # A side whose batches split into two far-apart groups is not "mostly ordinary": keep it all.
-        outlier &= 2 * np.bincount(code, weights=outlier, minlength=len(cells))[code] < count
-        result.append((frame[~outlier], frame[outlier]))
-    return result[0], result[1]
+        outlier &= 2 * np.bincount(code, weights=outlier, minlength=m)[code] < count
+        masks.append(outlier)
+    return masks[0], masks[1]
 
 
-def _cell_codes(base: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray]:
-    """The cells of both frames, sorted, and each row's cell as an integer code into them."""
-    keys = pd.MultiIndex.from_frame(pd.concat([base[_KEY], new[_KEY]], ignore_index=True))
-    codes, cells = keys.factorize(sort=True)
-    cells = pd.MultiIndex.from_tuples(list(cells), names=_KEY)
-    return cells, codes[: len(base)], codes[len(base) :]
+def _group_median(values: np.ndarray, code: np.ndarray, m: int) -> np.ndarray:
+    """The median of ``values`` per code 0 … m-1 (the mean of the two middle values when even)."""
+    counts = np.bincount(code, minlength=m)
+    if len(values) == 0:
+        return np.full(m, np.nan)
+    ordered = values[np.lexsort((values, code))]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    last = len(values) - 1
+    low = np.minimum(starts + (counts - 1) // 2, last)
+    high = np.minimum(starts + counts // 2, last)
+    return np.where(counts > 0, (ordered[low] + ordered[high]) / 2, np.nan)
 
 
-def _codes_of(frame: pd.DataFrame, cells: pd.MultiIndex) -> np.ndarray:
-    """Each row's cell as its position in ``cells``."""
-    if frame.empty:
-        return np.zeros(0, dtype=np.int64)
-    return cells.get_indexer(pd.MultiIndex.from_frame(frame[_KEY]))
+def _cell_codes(base: pd.DataFrame, new: pd.DataFrame) -> tuple[list[tuple], tuple[np.ndarray, np.ndarray]]:
+    """The cells of both frames, sorted, and each side's rows' cells as integer codes into them."""
+    keys = [
+        (str(k), int(n), int(e))
+        for frame in (base, new)
+        for k, n, e in zip(frame["kernel"], frame["n"], frame["epochs"], strict=True)
+    ]
+    cells = sorted(set(keys))
+    number = {cell: i for i, cell in enumerate(cells)}
+    codes = np.fromiter((number[key] for key in keys), dtype=np.int64, count=len(keys))
+    return cells, (codes[: len(base)], codes[len(base) :])
 
 
-def _moderate(variance: pd.Series, df: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _moderate(variance: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each cell's variance shrunk toward a prior fitted to all cells, and its degrees of freedom.
 
     The prior is a scaled inverse chi-square (s0², d0) fitted by moments of log variances (Smyth,
@@ -351,10 +367,12 @@ def _moderate(variance: pd.Series, df: pd.Series) -> tuple[pd.Series, pd.Series]
     ``(d0·s0² + d·s²) / (d0 + d)`` with ``d0 + d`` degrees of freedom. With fewer than three cells
     with data, or variances more scattered than the prior allows, the cells keep their own.
     """
+    variance = np.asarray(variance, dtype=float)
+    df = np.asarray(df, dtype=float)
     usable = (df > 0) & (variance > 0)
     if usable.sum() < 3:
-        return variance, df.astype(float)
-    d = df[usable].astype(float)
+        return variance, df
+    d = df[usable]
     e = np.log(variance[usable]) - special.digamma(d / 2) + np.log(d / 2)
     excess = float(e.var(ddof=1) - special.polygamma(1, d / 2).mean())
     # No more scatter than sampling explains: in effect one common variance (d0 very large).
@@ -362,7 +380,7 @@ def _moderate(variance: pd.Series, df: pd.Series) -> tuple[pd.Series, pd.Series]
     s0 = float(np.exp(e.mean() + special.digamma(d0 / 2) - np.log(d0 / 2)))
     moderated = variance.copy()
     moderated[usable] = (d0 * s0 + d * variance[usable]) / (d0 + d)
-    total = df.astype(float).copy()
+    total = df.copy()
     total[usable] = d0 + d
     return moderated, total
 
