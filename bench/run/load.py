@@ -19,6 +19,18 @@ _SPIN = (
 )
 
 
+#: Most neighbours per CPU: enough to load any machine, few enough never to exhaust its processes.
+MAX_LOAD_PER_CPU = 8
+
+
+def check_load(count: int) -> int:
+    """``count`` when a machine with this many CPUs can hold that many neighbours, else ValueError."""
+    most = MAX_LOAD_PER_CPU * (os.cpu_count() or 1)
+    if count > most:
+        raise ValueError(f"--load: {count} busy processes would swamp this machine; give at most {most}")
+    return count
+
+
 class BusyNeighbours:
     """``count`` CPU-bound processes, started by ``start`` and stopped by ``stop``."""
 

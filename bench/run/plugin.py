@@ -28,7 +28,7 @@ from bench.reports import files
 from bench.reports.frames import CellResult
 from bench.reports.schema import CELL, RESULTS_DIR, ReportError, ns_per_update
 from bench.run import disturbance, jit, metadata, options, sweep, terminal, timing
-from bench.run.load import BusyNeighbours
+from bench.run.load import BusyNeighbours, check_load
 from bench.run.probes import PROBES
 from bench.run.session import SweepRun
 from impls.problem import Problem, make_problem
@@ -105,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     try:
         load = 0 if config.option.gd_load is None else sweep.parse_count("--load", config.option.gd_load, 0)
+        check_load(load)
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     run_metadata["load"] = load
