@@ -89,3 +89,40 @@ def test_pooled_cells_are_disturbed_when_most_of_their_batches_were(tmp_path):
     flagged = cells.set_index(["kernel", "n", "epochs"])["disturbed"]
     assert flagged[SLOW_CELL] and not flagged[("numba", 10, 10)]
     assert flagged.sum() == 1
+
+
+def test_a_comparison_where_every_cell_is_disturbed_judges_nothing_and_says_so(tmp_path, capsys):
+    cells = {tuple(row) for row in pd.read_csv(DATA / "slower.csv")[["kernel", "n", "epochs"]].values}
+    base = _copy(tmp_path, "base")
+    new = _copy(tmp_path, "slower", disturbed_cells=cells)
+    assert compare_cli.main([str(base), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "no cell was judged (each cell in common is disturbed or a probe)" in out
+    assert "nan" not in out and "resolution: no cell was judged" in out
+    table = compare(model.load(base), model.load(new)).table
+    assert (table["verdict"] == DISTURBED).all() and not table["significant"].any()
+
+
+def test_pytest_benchmark_json_keeps_the_disturbance_of_each_cell(tmp_path):
+    import json
+
+    benchmarks = [
+        {
+            "name": f"test_descent[{kernel}]",
+            "extra_info": {
+                "kernel": kernel,
+                "n": 10,
+                "epochs": 10,
+                "iterations": 1,
+                "disturbed": kernel == "numba",
+                "others_cores": 0.9 if kernel == "numba" else 0.0,
+                "steal_cores": 0.0,
+            },
+            "stats": {"median": 1e-3, "min": 1e-3, "max": 1e-3, "rounds": 3, "data": [1e-3, 1e-3, 1e-3]},
+        }
+        for kernel in ("numpy", "numba")
+    ]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"benchmarks": benchmarks, "datetime": "2026-12-01T00:00:00"}))
+    report = model.load(path)
+    assert report.disturbed_cells.values.tolist() == [["numba", 10, 10]]

@@ -130,3 +130,18 @@ def test_no_other_kernel_is_ever_skipped():
     assert plan.skip_reason("python_loop", 1, 1) is not None
     for kernel in ("numpy", "numba", "anything"):
         assert plan.skip_reason(kernel, 10_000_000, 1_000) is None
+
+
+def test_epochs_beyond_the_kernels_counter_are_refused():
+    assert resolve(epochs=str(2**63 - 1)).epochs == (2**63 - 1,)
+    with pytest.raises(ValueError, match=r"--epochs: 9223372036854775808 is not below 2\*\*63"):
+        resolve(epochs=str(2**63))
+
+
+def test_more_samples_than_the_machine_holds_are_refused(monkeypatch):
+    monkeypatch.setattr(sweep, "physical_memory", lambda: 16 * 1000)
+    assert resolve(n="1000").n == (1000,)  # exactly fits
+    with pytest.raises(
+        ValueError, match="--n: 1,001 samples take 16,016 bytes, more than this machine's memory"
+    ):
+        resolve(n="10,1001")

@@ -128,7 +128,7 @@ def compare(
                     base.batches.merge(others, on=_KEY),
                     new.batches.merge(others, on=_KEY),
                     alpha=alpha * len(others) / family,
-                ).assign(verdict=verdict, smallest_slower=np.nan)
+                ).assign(verdict=verdict, smallest_slower=np.nan, significant=False)
             )
     cells_shown = pd.concat(shown, ignore_index=True)
     only = base_cells.merge(new_cells, on=_KEY, how="outer", indicator=True)
@@ -404,6 +404,8 @@ def _trigamma_inverse(value: float) -> float:
 def geometric_means(cells: pd.DataFrame) -> pd.DataFrame:
     """Geometric mean of the ratios per kernel and over all cells ("all"), with verdict counts."""
     rows = []
+    if cells.empty:  # nothing was judged: no ratio to average
+        return pd.DataFrame(columns=["kernel", "cells", "geomean_ratio", SLOWER, FASTER, UNCHANGED])
     groups = [(kernel, group) for kernel, group in cells.groupby("kernel", sort=False)]
     for kernel, group in [*groups, ("all", cells)]:
         counts = group["verdict"].value_counts()

@@ -37,6 +37,8 @@ def summary_line(comparison: Comparison) -> str:
     parts = [f"{counts.get(v, 0)} {v}" for v in (SLOWER, FASTER, UNCHANGED)]
     parts += [f"{counts[v]} {v}" for v in (DISTURBED, PROBE, ADDED, REMOVED) if counts.get(v, 0)]
     compared = int(comparison.table["verdict"].isin([SLOWER, FASTER, UNCHANGED]).sum())
+    if compared == 0:
+        return f"{', '.join(parts)}: no cell was judged (each cell in common is disturbed or a probe)"
     return (
         f"{', '.join(parts)} (a change counts when it is at least {comparison.threshold:.0%} "
         f"and its {comparison.confidence:.2%} interval excludes 1; family-wise false-alarm rate "
@@ -102,7 +104,8 @@ def render_text(comparison: Comparison) -> str:
     if lines:
         lines.append("")
     lines += table_lines(*_table_rows(comparison), right={1, 2, 3, 4, 5})
-    lines += ["", *table_lines(*_geomean_rows(comparison), right={1, 2, 3, 4, 5})]
+    if len(comparison.geomeans):
+        lines += ["", *table_lines(*_geomean_rows(comparison), right={1, 2, 3, 4, 5})]
     lines += ["", summary_line(comparison), resolution_line(comparison)]
     lines += regression_lines(comparison)
     return "\n".join(lines) + "\n"
@@ -123,7 +126,8 @@ def render_markdown(comparison: Comparison) -> str:
     rows = [[markdown_escape(c) for c in r] for r in rows]
     rows = [[*r[:-1], f"**{r[-1]}**" if r[-1] in (SLOWER, FASTER) else r[-1]] for r in rows]
     lines += [*table_lines(header, rows, fmt="markdown", right={1, 2, 3, 4, 5}, escape=False), ""]
-    lines += [*table_lines(*_geomean_rows(comparison), fmt="markdown", right={1, 2, 3, 4, 5}), ""]
+    if len(comparison.geomeans):
+        lines += [*table_lines(*_geomean_rows(comparison), fmt="markdown", right={1, 2, 3, 4, 5}), ""]
     lines += [markdown_escape(summary_line(comparison)), "", markdown_escape(resolution_line(comparison))]
     if regressions:
         lines.append("")

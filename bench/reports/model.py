@@ -175,6 +175,9 @@ def from_pytest_benchmark(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             compile_s=extra.get("compile_s"),
             **metadata,
             iterations=extra.get("iterations", stats.get("iterations", 1)),
+            others_cores=extra.get("others_cores"),
+            steal_cores=extra.get("steal_cores"),
+            disturbed=bool(extra.get(DISTURBED, False)),
         )
         rows.append(row)
         for index, seconds in enumerate(stats.get("data") or []):
@@ -224,7 +227,9 @@ def _refuse(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, what: 
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         # +2: the header is line 1 and rows count from 0.
-        raise ReportError(f"{path} line {row + 2}: {column} must be {what}, got {frame[column].iloc[row]!r}")
+        value = frame[column].iloc[row]
+        value = value.item() if hasattr(value, "item") else value
+        raise ReportError(f"{path} line {row + 2}: {column} must be {what}, got {value!r}")
 
 
 def _check_rounds_match(summary: pd.DataFrame, rounds: pd.DataFrame, path: Path, extra: Path) -> None:

@@ -117,22 +117,30 @@ def pytest_configure(config: pytest.Config) -> None:
     except ReportError as exc:
         raise pytest.UsageError(f"--csv: {exc}" if csv is not None else str(exc)) from None
     config.stash[_RUN] = run
+    neighbours = BusyNeighbours(load)
+    config.stash[_NEIGHBOURS] = neighbours  # stopped in pytest_unconfigure, however the run ends
     # SIGTERM (what CI, timeout and systemd send) ends the run like Ctrl-C: pytest then finishes the
     # session, and the cells measured so far reach the report.
     config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
-    neighbours = BusyNeighbours(load)
     neighbours.start()
-    config.stash[_NEIGHBOURS] = neighbours
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(_RUN, None)
     if run is None:
         return
-    signal.signal(signal.SIGTERM, config.stash[_PREVIOUS_SIGTERM])
-    config.stash[_NEIGHBOURS].stop()
+    _restore_sigterm(config)
+    neighbours = config.stash.get(_NEIGHBOURS, None)
+    if neighbours is not None:
+        neighbours.stop()
     if run.journal is not None and run.written is None and not run.results:
         run.journal.close(remove=True)  # nothing was measured: no journal to keep
+
+
+def _restore_sigterm(config: pytest.Config) -> None:
+    previous = config.stash.get(_PREVIOUS_SIGTERM, None)
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -336,6 +344,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     run.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     run.write_report()
+    # The cells are on disk: from here SIGTERM may end the process as it normally does, rather than
+    # interrupt the summary with a traceback.
+    _restore_sigterm(session.config)
 
 
 @pytest.hookimpl(trylast=True)

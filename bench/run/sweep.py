@@ -8,6 +8,7 @@ A *cell* is one (N, epochs) pair; every selected kernel is timed in every cell. 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,20 @@ DEFAULT_PYTHON_BUDGET = 1_000_000
 #: Rough cost of one python_loop sample-epoch; only used to tell, when a cell is skipped, what it
 #: would have cost.
 PYTHON_SECONDS_PER_UPDATE = 0.5e-6
+
+
+#: The largest epoch count every kernel takes (``impls.fit``'s domain: a signed 64-bit counter).
+MAX_EPOCHS = 2**63 - 1
+#: Bytes of one sample held by a cell: x and y, float64.
+BYTES_PER_SAMPLE = 16
+
+
+def physical_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where it cannot be told."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,17 @@ def resolve(
     preset = SWEEPS[name]
     grid_n = preset.n if n is None else parse_counts("--n", n, minimum=1)
     grid_epochs = preset.epochs if epochs is None else parse_counts("--epochs", epochs, minimum=1)
+    if grid_epochs[-1] > MAX_EPOCHS:
+        raise ValueError(
+            f"--epochs: {grid_epochs[-1]} is not below 2**63, where the kernels' epoch counter ends; "
+            "give fewer epochs"
+        )
+    memory = physical_memory()
+    if memory is not None and BYTES_PER_SAMPLE * grid_n[-1] > memory:
+        raise ValueError(
+            f"--n: {grid_n[-1]:,} samples take {BYTES_PER_SAMPLE * grid_n[-1]:,} bytes, more than this "
+            f"machine's memory ({memory:,} bytes); give a smaller N"
+        )
     return Plan(
         sweep=CUSTOM_SWEEP if (n is not None or epochs is not None) else name,
         n=grid_n,
