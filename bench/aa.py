@@ -24,7 +24,7 @@ from bench.gate import add_run_options, grid_from, positive_int, progress_printe
 from bench.gating import batches
 from bench.gating.git import GateError, git
 from bench.present.aa import render
-from bench.reports import files, model
+from bench.reports import batch_file, files, model
 from bench.reports.model import Report
 from bench.reports.schema import ReportError
 from impls.cli import OneLineParser
@@ -39,7 +39,7 @@ def load_pairs(source: Path) -> list[tuple[Report, Report]]:
     if source.is_dir() and (source / BATCH_FILE).exists():
         source = source / BATCH_FILE
     if not source.is_dir():
-        reports = model.load_batch_file(source)
+        reports = batch_file.load(source)
         pairs = []
         while f"a-{len(pairs)}" in reports and f"b-{len(pairs)}" in reports:
             pairs.append((reports[f"a-{len(pairs)}"], reports[f"b-{len(pairs)}"]))
@@ -110,7 +110,7 @@ def measure_pairs(args: argparse.Namespace, out: Path, repo: Path) -> list[tuple
         a, b = (model.load(path) for path in written)
         pairs.append((a, b))
     named = {f"{side}-{index}": rep for index, pair in enumerate(pairs) for side, rep in zip("ab", pair)}
-    model.write_batch_file(out / BATCH_FILE, named)
+    batch_file.write(out / BATCH_FILE, named)
     return pairs
 
 

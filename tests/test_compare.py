@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from bench import compare as compare_cli
+from bench.analysis import cell_statistics as cs
 from bench.analysis import compare as cmp
 from bench.present import comparison as present
 from bench.reports import model
@@ -330,7 +331,7 @@ def flag_rate(sds, batches: int, slowdown: float, trials: int, seed: int, verdic
     for _ in range(trials):
         base = simulated_batches(rng, batches, sds)
         new = simulated_batches(rng, batches, sds, {cell: slowdown})
-        table = cmp.cell_statistics(base, new, between_run_sd=QUIET)
+        table = cs.cell_statistics(base, new, between_run_sd=QUIET)
         if slowdown == 1.0:
             flagged += bool((table["verdict"] == verdict).any())
             continue
@@ -370,7 +371,7 @@ def test_smallest_slower_is_the_edge_of_the_slower_verdict(cell_index):
     def verdict(factor: float) -> tuple[str, float]:
         shifted = new.copy()
         shifted.loc[mine, "log_median"] += math.log(factor)
-        table = cmp.cell_statistics(base, shifted, between_run_sd=QUIET).set_index(CELL)
+        table = cs.cell_statistics(base, shifted, between_run_sd=QUIET).set_index(CELL)
         return table.loc[cell, "verdict"], table.loc[cell, "smallest_slower"]
 
     _, edge = verdict(1.0)
@@ -407,12 +408,12 @@ def test_a_disturbed_batch_is_set_aside_and_a_slowdown_beside_it_still_caught():
     cell = ("k1", 10, 10)
     base = simulated_batches(rng, 15, 0.05)
     new = disturbed(simulated_batches(rng, 15, 0.05, {cell: 1.3}), cell, batch=3, factor=570)
-    table = cmp.cell_statistics(base, new).set_index(CELL)
+    table = cs.cell_statistics(base, new).set_index(CELL)
     assert table.loc[cell, "verdict"] == cmp.SLOWER
     assert table.loc[cell, "new_outliers"] == 1 and table.loc[cell, "new_batches"] == 14
     assert table["new_outliers"].sum() + table["base_outliers"].sum() == 1
     assert (table.drop(cell)["verdict"] == cmp.UNCHANGED).all()
-    (_, base_outliers), (kept, outliers) = cmp.set_aside_outliers(base, new)
+    (_, base_outliers), (kept, outliers) = cs.set_aside_outliers(base, new)
     assert len(base_outliers) == 0
     assert len(outliers) == 1 and int(outliers["batch"].iloc[0]) == 3
     assert len(kept) == len(new) - 1
@@ -420,12 +421,12 @@ def test_a_disturbed_batch_is_set_aside_and_a_slowdown_beside_it_still_caught():
 
 def test_without_setting_it_aside_the_disturbed_batch_would_hide_the_slowdown(monkeypatch):
     # The counterfactual of the test above: the method, not luck, makes the difference.
-    monkeypatch.setattr(cmp, "OUTLIER_SDS", math.inf)
+    monkeypatch.setattr(cs, "OUTLIER_SDS", math.inf)
     rng = np.random.default_rng(8)
     cell = ("k1", 10, 10)
     base = simulated_batches(rng, 15, 0.05)
     new = disturbed(simulated_batches(rng, 15, 0.05, {cell: 1.3}), cell, batch=3, factor=570)
-    assert cmp.cell_statistics(base, new).set_index(CELL).loc[cell, "verdict"] == cmp.UNCHANGED
+    assert cs.cell_statistics(base, new).set_index(CELL).loc[cell, "verdict"] == cmp.UNCHANGED
 
 
 @pytest.mark.parametrize("sd", [0.01, 0.05, 0.3])
@@ -440,20 +441,20 @@ def test_ordinary_scatter_is_almost_never_set_aside(sd):
             frame = simulated_batches(rng, 15, sd)
             frames.append(frame.assign(kernel=frame["kernel"] + f"-{i}"))
         sides.append(pd.concat(frames, ignore_index=True))
-    (_, base_outliers), (_, new_outliers) = cmp.set_aside_outliers(*sides)
+    (_, base_outliers), (_, new_outliers) = cs.set_aside_outliers(*sides)
     share = (len(base_outliers) + len(new_outliers)) / (2 * len(sides[0]))
     assert share == 0 if sd <= cmp.BETWEEN_RUN_SD else share < 1e-3
 
 
 def test_too_few_batches_are_never_set_aside():
     rng = np.random.default_rng(9)
-    few = cmp.OUTLIER_MIN_BATCHES - 1
+    few = cs.OUTLIER_MIN_BATCHES - 1
     base = simulated_batches(rng, few, 0.05)
     frame = disturbed(simulated_batches(rng, few, 0.05), ("k0", 10, 10), 0, 50)
-    assert len(cmp.set_aside_outliers(base, frame)[1][1]) == 0
+    assert len(cs.set_aside_outliers(base, frame)[1][1]) == 0
     base = simulated_batches(rng, few + 1, 0.05)
     frame = disturbed(simulated_batches(rng, few + 1, 0.05), ("k0", 10, 10), 0, 50)
-    assert len(cmp.set_aside_outliers(base, frame)[1][1]) == 1
+    assert len(cs.set_aside_outliers(base, frame)[1][1]) == 1
 
 
 def test_a_side_split_in_two_is_kept_whole():
@@ -463,13 +464,13 @@ def test_a_side_split_in_two_is_kept_whole():
     new = base.copy()
     cell = (new[CELL] == pd.Series(("k0", 10, 10), index=CELL)).all(axis=1)
     new.loc[cell, "log_median"] += np.repeat([-1.0, 0.0, 1.0], [7, 1, 7])
-    assert len(cmp.set_aside_outliers(base, new)[1][1]) == 0
+    assert len(cs.set_aside_outliers(base, new)[1][1]) == 0
 
 
 def test_the_comparison_notes_the_batches_it_set_aside(tmp_path, capsys):
     rounds = pd.read_csv(DATA / "slower.rounds.csv")
     rounds = rounds[rounds["batch"] == 0]
-    parts = [rounds.assign(batch=b) for b in range(cmp.OUTLIER_MIN_BATCHES)]
+    parts = [rounds.assign(batch=b) for b in range(cs.OUTLIER_MIN_BATCHES)]
     hit = (parts[2][CELL] == pd.Series(fx.SLOW_CELL, index=CELL)).all(axis=1)
     parts[2].loc[hit, "seconds"] *= 100
     pooled = pd.concat(parts, ignore_index=True)
@@ -510,7 +511,7 @@ def test_spread_within_one_run_alone_does_not_make_a_between_run_shift_significa
     # the floor on between-run spread keeps this from being a "regression".
     frame = simulated_batches(np.random.default_rng(0), 1, 0.0)
     shifted = frame.assign(log_median=frame["log_median"] + math.log(1.13))
-    table = cmp.cell_statistics(frame, shifted)
+    table = cs.cell_statistics(frame, shifted)
     assert set(table["verdict"]) == {cmp.UNCHANGED}
 
 
@@ -544,7 +545,7 @@ def test_trigamma_inverse_inverts_trigamma():
     from scipy import special
 
     for value in (1e-3, 0.1, 1.0, 10.0, 1e3):
-        assert float(special.polygamma(1, cmp._trigamma_inverse(value))) == pytest.approx(value, rel=1e-6)
+        assert float(special.polygamma(1, cs._trigamma_inverse(value))) == pytest.approx(value, rel=1e-6)
 
 
 def test_moderated_variances_shrink_toward_the_table_and_gain_degrees_of_freedom():
@@ -552,20 +553,20 @@ def test_moderated_variances_shrink_toward_the_table_and_gain_degrees_of_freedom
     df = pd.Series([8] * 40)
     # Sample variances of cells that truly share one variance (0.05²): chi-square with 8 df, scaled.
     variance = pd.Series(0.05**2 * rng.chisquare(8, 40) / 8)
-    moderated, total = cmp._moderate(variance, df)
+    moderated, total = cs._moderate(variance, df)
     # The common variance is recovered and every cell is pulled toward it: less scatter, more df.
     assert np.median(moderated) == pytest.approx(0.05**2, rel=0.2)
     assert moderated.std() < variance.std()
     assert (total > df).all()
     # A cell far noisier than the rest keeps most of its own variance (no false precision).
     noisy = pd.concat([variance, pd.Series([100 * 0.05**2])], ignore_index=True)
-    moderated, _ = cmp._moderate(noisy, pd.Series([8] * 41))
+    moderated, _ = cs._moderate(noisy, pd.Series([8] * 41))
     assert moderated[-1] > 10 * 0.05**2
 
 
 def test_too_few_cells_keep_their_own_variance():
     variance, df = pd.Series([0.01, 0.02]), pd.Series([8, 8])
-    moderated, total = cmp._moderate(variance, df)
+    moderated, total = cs._moderate(variance, df)
     assert moderated.tolist() == variance.tolist()
     assert total.tolist() == [8.0, 8.0]
 

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from bench.analysis import compare
+from bench.analysis.cell_statistics import set_aside_outliers
 from bench.reports.model import Report
 from bench.reports.schema import CELL
 
@@ -119,7 +120,7 @@ def analyse(
             )
     disturbed = []
     for index, pair in enumerate(pairs):
-        split = compare.set_aside_outliers(pair[0].batches, pair[1].batches, between_run_sd)
+        split = set_aside_outliers(pair[0].batches, pair[1].batches, between_run_sd)
         for label, rep, (_, outliers) in zip("ab", pair, split, strict=True):
             medians = rep.batches.groupby(_KEY)["log_median"].median().rename("centre")
             outliers = outliers.join(medians, on=_KEY)

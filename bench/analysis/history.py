@@ -5,7 +5,7 @@ each run, and the steps found. Runs of different machines (host or CPU model) ar
 machine is its own series. The unit of replication is a version, a stretch of consecutive runs of
 one commit, and a step can only be at a commit boundary. Each cell's series is cut by binary
 segmentation: the boundary whose sides differ most is judged by
-``bench.analysis.compare.cell_statistics`` (the comparison's floor, outlier rule, moderated t and
+``bench.analysis.cell_statistics.cell_statistics`` (the comparison's floor, outlier rule, moderated t and
 threshold) at level alpha / (candidate boundaries over every cell of every series), so unchanged
 code gets any step at all with probability at most alpha per direction; a step splits its segment
 and both halves are searched again. docs/history.md says why; nothing here reads files or formats
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bench.analysis import scaling, speedup
-from bench.analysis.compare import (
+from bench.analysis.cell_statistics import (
     BETWEEN_RUN_SD,
     DEFAULT_ALPHA,
     DEFAULT_THRESHOLD,

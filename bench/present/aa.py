@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.analysis import compare
+from bench.analysis import cell_statistics as compare
 from bench.analysis.aa import AAResult, rate_interval
 
 

@@ -7,13 +7,13 @@ the natural log of that batch's median time, the variance of that log median fro
 rounds (``within_var``), and its round count — what comparisons work on. The batches come from the
 rounds file beside the report when there is one (``source`` "rounds"), else from the summary's
 median, IQR and rounds columns (``source`` "summary", one batch per cell), or from a batch file of
-pooled A/A evidence (``source`` "batches", see ``load_batch_file``).
+pooled A/A evidence (``source`` "batches", see ``bench.reports.batch_file``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +39,6 @@ from bench.reports.schema import (
 
 #: Columns of ``Report.batches``.
 BATCH_COLUMNS: tuple[str, ...] = (*CELL, BATCH, "log_median", "within_var", "rounds")
-#: Columns of a batch file: the batches of several reports, each named in ``report``.
-BATCH_FILE_COLUMNS: tuple[str, ...] = ("report", *BATCH_COLUMNS)
 
 #: Asymptotic variance of a sample median relative to the mean's, for normal data: pi/2.
 _MEDIAN_EFFICIENCY = math.pi / 2
@@ -114,10 +112,10 @@ def _validated(path: Path, summary: pd.DataFrame, rounds: pd.DataFrame | None, e
         if set(ROUNDS_COLUMNS) <= set(summary.columns):
             hint = "; it looks like a rounds file: pass the summary report beside it"
         raise ReportError(f"{path} is missing column(s) {', '.join(missing)}{hint}")
-    summary = _clean(summary, path, [c for c in TIME_COLUMNS if c in summary.columns])
+    summary = clean_cells(summary, path, [c for c in TIME_COLUMNS if c in summary.columns])
     for low, high in (("min_s", "median_s"), ("median_s", "max_s")):
         if low in summary.columns and high in summary.columns:
-            _refuse(path, summary, high, ~(summary[low] <= summary[high]), f"at least {low}")
+            refuse_bad_rows(path, summary, high, ~(summary[low] <= summary[high]), f"at least {low}")
     duplicated = summary.duplicated(list(CELL))
     if duplicated.any():
         raise ReportError(f"{path} has cell {cell_name(summary[duplicated].iloc[0])} twice")
@@ -187,7 +185,7 @@ def from_pytest_benchmark(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         summary["utc_time"] = document["datetime"]
     rounds_frame = pd.DataFrame(rounds, columns=list(ROUNDS_COLUMNS))
     if len(rounds_frame):
-        rounds_frame = _clean(rounds_frame, path, ["seconds"]).assign(**{BATCH: 0})
+        rounds_frame = clean_cells(rounds_frame, path, ["seconds"]).assign(**{BATCH: 0})
     return summary, rounds_frame
 
 
@@ -197,33 +195,38 @@ def load_rounds(path: Path) -> pd.DataFrame:
     missing = [c for c in ROUNDS_COLUMNS if c not in frame.columns]
     if missing:
         raise ReportError(f"rounds file {path} is missing column(s) {', '.join(missing)}")
-    frame = _clean(frame, path, ["seconds"])
+    frame = clean_cells(frame, path, ["seconds"])
     if BATCH not in frame.columns:
         frame = frame.assign(**{BATCH: 0})
     return frame
 
 
-def _clean(frame: pd.DataFrame, path: Path, time_columns: Sequence[str]) -> pd.DataFrame:
+def clean_cells(frame: pd.DataFrame, path: Path, time_columns: Sequence[str]) -> pd.DataFrame:
     """Cell keys as str / int64 and positive finite times, or ReportError naming the bad value."""
     frame = frame.copy()
     kernel = frame["kernel"]
-    _refuse(path, frame, "kernel", kernel.isna() | (kernel.astype(str).str.strip() == ""), "a kernel name")
+    refuse_bad_rows(
+        path, frame, "kernel", kernel.isna() | (kernel.astype(str).str.strip() == ""), "a kernel name"
+    )
     frame["kernel"] = kernel.astype(str)
     for column in ("n", "epochs"):
         values = pd.to_numeric(frame[column], errors="coerce")
         # 2.0**63: the first float an int64 cannot hold (n = 1e30 must not wrap to a negative).
         bad = values.isna() | ~np.isfinite(values) | (values != values.round())
         bad |= (values < 1) | (values >= 2.0**63)
-        _refuse(path, frame, column, bad, "a positive integer below 2**63")
+        refuse_bad_rows(path, frame, column, bad, "a positive integer below 2**63")
         frame[column] = values.astype("int64")
     for column in time_columns:
         values = pd.to_numeric(frame[column], errors="coerce")
-        _refuse(path, frame, column, ~(np.isfinite(values) & (values > 0)), "a positive number of seconds")
+        refuse_bad_rows(
+            path, frame, column, ~(np.isfinite(values) & (values > 0)), "a positive number of seconds"
+        )
         frame[column] = values.astype("float64")
     return frame
 
 
-def _refuse(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, what: str) -> None:
+def refuse_bad_rows(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, what: str) -> None:
+    """ReportError naming the first row where ``bad`` holds: its line, its column, what it must be."""
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         # +2: the header is line 1 and rows count from 0.
@@ -364,50 +367,3 @@ def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         results, {k: (None if pd.isna(v) else float(v)) for k, v in compile_s.items()}, metadata
     )
     return cells, rounds[[*ROUNDS_COLUMNS, BATCH]]
-
-
-def write_batch_file(path: Path, reports: Mapping[str, Report]) -> None:
-    """The batches of ``reports`` (by name) in one compressed CSV: what comparisons need of them."""
-    table = pd.concat(
-        [report.batches.assign(report=name) for name, report in reports.items()], ignore_index=True
-    )[list(BATCH_FILE_COLUMNS)]
-    # Ten significant digits: far below any timing's resolution, and half the size of seventeen.
-    files.write_atomic(
-        path,
-        lambda target: table.to_csv(target, index=False, float_format="%.10g", compression="gzip"),
-        replace=False,
-    )
-
-
-def load_batch_file(path: str | Path) -> dict[str, Report]:
-    """The reports of a batch file by name, in file order; ReportError when it is not one."""
-    path = Path(path)
-    table = files.read_table(path)
-    missing = [c for c in BATCH_FILE_COLUMNS if c not in table.columns]
-    if missing:
-        raise ReportError(f"{path} is not a batch file (missing column(s) {', '.join(missing)})")
-    table = _clean(table, path, [])
-    for column in ("log_median", "within_var"):
-        values = pd.to_numeric(table[column], errors="coerce")
-        _refuse(
-            path,
-            table,
-            column,
-            ~np.isfinite(values) | (values < 0 if column == "within_var" else False),
-            "a finite number",
-        )
-        table[column] = values.astype(float)
-    table["report"] = table["report"].astype(str)
-    reports = {}
-    for name, part in table.groupby("report", sort=False):
-        batches = part[list(BATCH_COLUMNS)].reset_index(drop=True)
-        cells = batches.groupby(list(CELL), sort=False)["log_median"].median().reset_index()
-        cells = cells.assign(median_s=np.exp(cells.pop("log_median")))
-        reports[str(name)] = Report(
-            path=path.with_name(f"{path.name}#{name}"),
-            cells=cells,
-            batches=batches,
-            metadata={},
-            source="batches",
-        )
-    return reports
