@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import yaml
 from bench import history as command
 from bench.aa import load_pairs
 from bench.analysis import history as analysis
-from bench.reports import model
+from bench.reports import files, model
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATA = PROJECT / "tests" / "data"
@@ -217,8 +218,23 @@ def test_pytest_benchmark_json_reads_like_its_csv_and_the_same_run_counts_once(t
     assert status == 0 and len(steps(lines)) == 6
 
 
-def test_pooled_reports_stand_for_their_batches_and_other_csvs_are_skipped(capsys):
-    status, lines, _ = run(capsys, RESULTS / "gate-example")
+def test_pooled_reports_stand_for_their_batches_and_other_csvs_are_skipped(tmp_path, capsys):
+    # The gate example keeps its pooled reports only: split them back into one report per batch.
+    gate = tmp_path / "gate"
+    shutil.copytree(RESULTS / "gate-example", gate)
+    written = 0
+    for side in ("base", "new"):
+        cells = pd.read_csv(gate / f"{side}.csv")
+        rounds = pd.read_csv(gate / f"{side}.rounds.csv")
+        for batch, part in rounds.groupby("batch"):
+            medians = part.groupby(["kernel", "n", "epochs"], as_index=False)["seconds"].median()
+            key = ["kernel", "n", "epochs"]
+            one = cells.drop(columns=["median_s", "min_s", "max_s"]).merge(medians, on=key)
+            one = one.rename(columns={"seconds": "median_s"})
+            files.write(gate / "batches" / f"{side}-{batch}.csv", one, part.drop(columns="batch"))
+            written += 1
+    assert written == 30
+    status, lines, _ = run(capsys, gate)
     assert status == 0
     assert lines[0].startswith("history: 2 run(s) from 32 report(s); 30 duplicate(s) set aside")
     assert "1 file(s) skipped, not reports: " in lines[0] and "comparison.csv" in lines[0]

@@ -14,21 +14,10 @@ from bench.aa import load_pairs
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 #: What results/ may weigh: the analysis needs the committed runs, not raw per-batch dumps.
 BUDGET_BYTES = 20 * 2**20
-#: Raw A/A reports that their batches.csv.gz already holds, still to be deleted: a submission may
-#: delete only so much text at once. Empty this list, and delete them, in the next change.
-PENDING_REMOVAL = (
-    "aa/batches",
-    *(f"aa/{side}-{i}{suffix}" for side in "ab" for i in range(10) for suffix in (".csv", ".rounds.csv")),
-)
 
 
 def test_results_stay_within_their_budget():
-    pending = [RESULTS / name for name in PENDING_REMOVAL]
-    sizes = {
-        path: path.stat().st_size
-        for path in RESULTS.rglob("*")
-        if path.is_file() and not any(path == p or p in path.parents for p in pending)
-    }
+    sizes = {path: path.stat().st_size for path in RESULTS.rglob("*") if path.is_file()}
     total = sum(sizes.values())
     biggest = sorted(sizes, key=sizes.get, reverse=True)[:3]
     assert total <= BUDGET_BYTES, f"results/ holds {total:,} bytes; the biggest: {biggest}"
