@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.analysis.aa import DEFAULT_REPEATS, DEFAULT_SLOWDOWN, AAResult, analyse
 from bench.gate import add_run_options, grid_from, positive_int, progress_printer
-from bench.gating import batches
+from bench.gating import adaptive, batches
 from bench.gating.git import GateError, git
 from bench.present.aa import render
 from bench.reports import batch_file, files, model
@@ -93,25 +94,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure nothing: analyse an earlier A/A run again (its folder or its batches.csv.gz) "
         "with the current comparison and --threshold/--alpha/--slowdown, and print the result",
     )
+    parser.add_argument(
+        "--looks",
+        type=positive_int("--looks"),
+        default=1,
+        help="with --from: how many looks the comparisons were made at, each at alpha/looks (the gate "
+        f"makes {adaptive.LOOKS}; a measuring run uses the gate's)",
+    )
     add_run_options(parser, batches.DEFAULT_BATCHES)
     return parser
 
 
-def measure_pairs(args: argparse.Namespace, out: Path, repo: Path) -> list[tuple[Report, Report]]:
-    """Run the A/A measurement; the pooled reports and the batch file go to ``out``."""
+def measure_pairs(
+    args: argparse.Namespace, out: Path, repo: Path
+) -> tuple[list[tuple[Report, Report]], list[int]]:
+    """Run ``--repeats`` A/A gates, each exactly as ``bench.gate`` measures and decides; the pooled
+    reports and the batch file go to ``out``. Returns the pairs and each gate's count of cells
+    called slower (its false alarms)."""
     say = progress_printer("python -m bench.aa")
     grid = grid_from(args)
-    pairs = []
+    pairs, alarms = [], []
     for index in range(args.repeats):
         say(f"comparison {index + 1}/{args.repeats}")
-        work = out / "batches" / f"pair-{index}"
-        paths = batches.measure({"a": repo, "b": repo}, grid, args.batches, work, say)
-        written = [files.write(out / f"{side}-{index}.csv", *model.pool(paths[side])) for side in "ab"]
-        a, b = (model.load(path) for path in written)
-        pairs.append((a, b))
+        sides = {f"a-{index}": repo, f"b-{index}": repo}
+        decision = adaptive.measure_and_decide(
+            sides,
+            grid,
+            args.batches,
+            out / "batches" / f"pair-{index}",
+            out,
+            began=time.monotonic(),
+            budget=args.budget,
+            threshold=args.threshold,
+            alpha=args.alpha,
+            between_run_sd=args.between_run_sd,
+            progress=say,
+        )
+        pairs.append(tuple(decision.reports.values()))
+        alarms.append(len(decision.comparison.regressions))
+        say(f"gate {index + 1}: {alarms[-1]} cell(s) called slower; {len(decision.reopened)} measured again")
     named = {f"{side}-{index}": rep for index, pair in enumerate(pairs) for side, rep in zip("ab", pair)}
     batch_file.write(out / BATCH_FILE, named)
-    return pairs
+    return pairs, alarms
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,17 +144,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = None
     try:
+        alarms = None
+        looks = args.looks
         if args.source is not None:
             pairs = load_pairs(Path(args.source))
         else:
             repo = Path(git(Path.cwd(), "rev-parse", "--show-toplevel"))
             grid_from(args)  # refuse a bad grid before making any folder
             out = batches.fresh_folder(repo, args.out, "aa")
-            pairs = measure_pairs(args, out, repo)
+            pairs, alarms = measure_pairs(args, out, repo)
+            looks = adaptive.LOOKS
         result: AAResult = analyse(
             pairs,
             threshold=args.threshold,
-            alpha=args.alpha,
+            alpha=args.alpha / looks,
             slowdown=args.slowdown,
             between_run_sd=args.between_run_sd,
         )
@@ -141,12 +168,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     text = render(result)
+    if looks > 1:
+        text = (
+            f"alpha {args.alpha:g} over {looks} looks (the gate's first round and its extra batches): "
+            f"each comparison below at {args.alpha / looks:g}\n" + text
+        )
+    if alarms is not None:
+        flagged = sum(1 for count in alarms if count)
+        text += (
+            f"gates as they decided: {flagged} of {len(alarms)} A/A gates called a cell slower "
+            f"(cells per gate: {alarms})\n"
+        )
     if out is not None:
         files.write_new_text(out / "aa.txt", text)
         files.write_new_text(out / "aa.csv", result.cells.to_csv(index=False))
     sys.stdout.write(text)
     if out is not None:
         progress_printer(parser.prog)(f"reports, aa.csv and {BATCH_FILE} in {out}")
+    if alarms is not None and any(alarms):
+        return 1
     return 0 if result.passed else 1
 
 

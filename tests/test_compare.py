@@ -142,7 +142,7 @@ def test_geometric_means_per_kernel_and_overall():
 def test_single_batch_reports_compare_with_a_note(capsys):
     status, out, _ = run(capsys, DATA / "single_base.csv", DATA / "single_aa.csv")
     assert status == 0
-    assert "note: one batch per report" in out
+    assert "note: one batch per cell on a side" in out
     # A single batch says nothing about between-run spread: only with the floor of a quiet machine
     # (measured there with bench.aa) is a 30% slowdown distinguishable from run-to-run noise.
     status, out, _ = run(capsys, DATA / "single_base.csv", DATA / "single_slower.csv")

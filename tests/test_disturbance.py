@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import compare as compare_cli
 from bench.analysis.compare import DISTURBED, SLOWER, compare
-from bench.reports import model
+from bench.reports import files, model
 from bench.run import disturbance
 from bench.run.disturbance import CpuSample, between
 from bench.run.load import BusyNeighbours
@@ -77,18 +77,26 @@ def test_a_clean_slower_cell_still_fails_beside_a_disturbed_one(tmp_path):
     assert table.loc[("numba", 10, 10), "verdict"] == DISTURBED  # disturbed on the base side
 
 
-def test_pooled_cells_are_disturbed_when_most_of_their_batches_were(tmp_path):
+def test_pooled_cells_are_disturbed_only_when_no_batch_was_clean(tmp_path):
+    everywhere = ("numba", 10, 10)
     paths = []
-    for batch, flagged in enumerate([True, True, False]):
+    for batch, slow_flagged in enumerate([True, True, False]):
         folder = tmp_path / f"b{batch}"
         folder.mkdir()
-        paths.append(_copy(folder, "base", disturbed_cells={SLOW_CELL} if flagged else set()))
-        if batch == 2:  # one batch of another cell only: a minority
-            paths[-1] = _copy(folder, "base", disturbed_cells={("numba", 10, 10)})
-    cells, _ = model.pool(paths)
-    flagged = cells.set_index(["kernel", "n", "epochs"])["disturbed"]
-    assert flagged[SLOW_CELL] and not flagged[("numba", 10, 10)]
+        flagged = {everywhere, SLOW_CELL} if slow_flagged else {everywhere}
+        paths.append(_copy(folder, "base", disturbed_cells=flagged))
+    written = files.write(tmp_path / "pooled.csv", *model.pool(paths))
+    report = model.load(written)
+    flagged = report.cells.set_index(["kernel", "n", "epochs"])["disturbed"]
+    assert flagged[everywhere] and not flagged[SLOW_CELL]
     assert flagged.sum() == 1
+    # The batch flags survive in the rounds: the two disturbed batches of SLOW_CELL are left out of
+    # the evidence, while the cell disturbed everywhere keeps all three (and is not judged).
+    clean = report.clean_batches.set_index(["kernel", "n", "epochs"])
+    assert list(clean.loc[[SLOW_CELL], "batch"]) == [2]
+    assert len(clean.loc[[everywhere]]) == 3
+    assert report.set_aside == 2
+    assert list(report.disturbed_cells.itertuples(index=False, name=None)) == [everywhere]
 
 
 def test_a_comparison_where_every_cell_is_disturbed_judges_nothing_and_says_so(tmp_path, capsys):

@@ -24,7 +24,7 @@ CELL = ["kernel", "n", "epochs"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 #: The tiny grid every gate run here measures: one cell, two batches per side.
-GRID = ["--n", "1000", "--epochs", "10", "--kernels", "numpy", "--batches", "2"]
+GRID = ["--n", "1000", "--epochs", "10", "--kernels", "numpy", "--batches", "2", "--budget", "0"]
 SLOW_CELL = "numpy n=1000 epochs=10"
 
 SLOWDOWN = '''
@@ -100,7 +100,7 @@ def test_a_kernel_made_slower_in_a_later_commit_is_flagged(repo, in_repo, tmp_pa
     assert_cleaned_up(repo, in_repo)
 
     # Each side was measured from its own commit, in two batches, and both reports were kept.
-    base, new = pd.read_csv(out / "base.csv"), pd.read_csv(out / "new.csv")
+    base, new = (pd.read_csv(out / f"{side}.csv", dtype={"git_commit": str}) for side in ("base", "new"))
     assert base["git_commit"].iloc[0] == git(repo, "rev-parse", "--short", "HEAD~1")
     assert new["git_commit"].iloc[0] == git(repo, "rev-parse", "--short", "HEAD")
     for side in ("base", "new"):

@@ -17,7 +17,18 @@ from bench.reports import journal
 from bench.run.load import MAX_LOAD_PER_CPU, BusyNeighbours
 
 ROOT = Path(__file__).resolve().parent.parent
-SWEEP = [sys.executable, "-m", "pytest", "bench", "--benchmark-only", "-q", "-p", "no:cacheprovider"]
+SWEEP = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "bench",
+    "--benchmark-only",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--batches",
+    "1",
+]
 
 
 def spinners(parent: int) -> list[psutil.Process]:

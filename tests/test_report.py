@@ -89,7 +89,7 @@ def test_metadata_is_on_every_row(cells):
 
 
 def test_rounds_are_long_form_per_call_seconds(rounds):
-    assert list(rounds.columns) == ["kernel", "n", "epochs", "round", "seconds"]
+    assert list(rounds.columns) == ["kernel", "n", "epochs", "round", "seconds", "disturbed"]
     assert len(rounds) == sum(len(result.seconds) for result in RESULTS)
     numba_small = rounds[(rounds["kernel"] == "numba") & (rounds["n"] == 10)]
     assert numba_small["round"].tolist() == [0, 1, 2]

@@ -36,6 +36,8 @@ def sweep_command(csv: Path, grid: list[str]) -> list[str]:
         "-q",
         "-p",
         "no:cacheprovider",
+        "--batches",
+        "1",
         "--csv",
         str(csv),
         *grid,

@@ -27,8 +27,8 @@ DEFAULT_THRESHOLD = 0.10
 #: any cell slower (and, apart, the chance that it flags any cell faster).
 DEFAULT_ALPHA = 0.05
 #: Standard deviation of the log of one run's median of a cell between runs of unchanged code, beyond
-#: the within-run uncertainty of that median: the floor of the between-run spread, all there is to go
-#: on when a report has a single batch. Chosen from the committed A/A evidence so that single-batch
+#: the within-run uncertainty of that median: all there is to go on when a side has a single batch
+#: (with several, their own scatter is used). Chosen from the committed A/A evidence so that single-batch
 #: comparisons keep their false-alarm rate near alpha (docs/comparing.md); measured on one machine
 #: class: check yours with ``python -m bench.aa``.
 BETWEEN_RUN_SD = 0.08
@@ -103,11 +103,13 @@ def cell_statistics(
         }
     b, w = side["base"], side["new"]
 
-    # Under "no change" both runs scatter alike: pool their sums of squares. Rounds within a run
-    # understate the spread between runs, so the variance never goes below the floor (assumed
-    # between-run spread plus the medians' own within-run uncertainty); batches scattering more than
-    # that speak for themselves, with their own degrees of freedom.
-    floor = between_run_sd**2 + (b["within"] + w["within"]) / 2
+    # Under "no change" both runs scatter alike: pool their sums of squares. A side with one batch
+    # says nothing of how much runs differ (rounds within a process understate it), so there the
+    # variance never goes below an assumed between-run spread; with batches on both sides, each a
+    # process of its own, their scatter is that spread, measured. Below both lies the medians' own
+    # within-batch uncertainty.
+    single = (b["batches"] < 2) | (w["batches"] < 2)
+    floor = np.where(single, between_run_sd**2, 0.0) + (b["within"] + w["within"]) / 2
     data_df = (b["batches"] + w["batches"] - 2).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         observed = (b["ss"] + w["ss"]) / np.where(data_df > 0, data_df, np.nan)
@@ -121,7 +123,8 @@ def cell_statistics(
     df = np.where(above, df, floor_df).astype(float)
     se = np.sqrt(var * (1 / b["batches"] + 1 / w["batches"]))
     diff = w["mean"] - b["mean"]
-    t_stat = diff / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # batches that agree exactly: se 0
+        t_stat = diff / se
     # One-sided in the direction observed: each direction is its own family at level alpha.
     p_value = stats.t.sf(np.abs(t_stat), df)
     t_crit = stats.t.ppf(1 - alpha / m, df)

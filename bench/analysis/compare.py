@@ -101,7 +101,8 @@ def compare(
         cell_statistics, threshold=threshold, between_run_sd=between_run_sd, floor_df=floor_df
     )
     family = max(len(judged), 1)
-    cells = statistics(base.batches.merge(judged, on=_KEY), new.batches.merge(judged, on=_KEY), alpha=alpha)
+    base_batches, new_batches = base.clean_batches, new.clean_batches
+    cells = statistics(base_batches.merge(judged, on=_KEY), new_batches.merge(judged, on=_KEY), alpha=alpha)
     shown = [cells]
     # Probes and disturbed cells get the same interval as a judged cell, at the same simultaneous
     # level, to be read (machine drift, how far off a disturbed cell was) but never judged.
@@ -109,8 +110,8 @@ def compare(
         if len(others):
             shown.append(
                 statistics(
-                    base.batches.merge(others, on=_KEY),
-                    new.batches.merge(others, on=_KEY),
+                    base_batches.merge(others, on=_KEY),
+                    new_batches.merge(others, on=_KEY),
                     alpha=alpha * len(others) / family,
                 ).assign(verdict=verdict, smallest_slower=np.nan, significant=False)
             )
@@ -140,6 +141,11 @@ def compare(
             f"their side's median: {', '.join(named)}{more}"
         )
     for label, side in (("base", base), ("new", new)):
+        if side.set_aside:
+            notes.append(
+                f"{label} {side.path}: {side.set_aside} batch(es) measured while other processes took "
+                "the CPU are left out; the same cells have undisturbed batches from the same run"
+            )
         mine = side.disturbed_cells.merge(common, on=_KEY)
         if len(mine):
             named = ", ".join(cell_name(row) for row in mine.head(5).itertuples())
@@ -148,11 +154,12 @@ def compare(
                 f"{label} {side.path} was measured while other processes took the CPU in "
                 f"{len(mine)} cell(s): {named}{more}; shown as {DISTURBED}, never judged slower or faster"
             )
-    if len(cells) and cells["base_batches"].max() == 1 and cells["new_batches"].max() == 1:
+    if len(cells) and (cells["base_batches"].min() == 1 or cells["new_batches"].min() == 1):
         notes.append(
-            f"one batch per report: the intervals rest on an assumed between-run spread of "
+            f"one batch per cell on a side: its intervals rest on an assumed between-run spread of "
             f"{between_run_sd:.0%}, right only on a quiet machine (check it with python -m "
-            "bench.aa); python -m bench.gate measures several batches and sees the real spread"
+            "bench.aa); reports with several batches (pytest bench --batches, bench.gate) carry "
+            "their own spread"
         )
     return Comparison(
         table=table,

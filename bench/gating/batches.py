@@ -8,9 +8,7 @@ job (a neighbour starting, the CPU warming up) hits both sides alike.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,16 +16,27 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.gating.git import GateError
+from bench.run import workers
 from bench.run.options import resolve_plan
 from bench.run.terminal import clock
 
-#: Batches per side unless --batches says otherwise, and seconds of timed rounds per benchmark in
-#: each. A batch is the unit of replication: its median is precise after a tenth of a second, while a
-#: cell's verdict needs many batches, so many short batches tell more than a few long ones
-#: (docs/comparing.md gives the A/A evidence behind these defaults).
-DEFAULT_BATCHES = 15
-DEFAULT_BENCH_TIME = "0.1"
+#: Batches per side in the gate's first round unless --batches says otherwise, seconds of timed rounds
+#: per benchmark in each, and python_loop's budget. A batch is the unit of replication: its median
+#: is precise after a twentieth of a second, while a cell's verdict needs several processes, so
+#: short batches; python_loop's largest quick cell alone would take a fifth of a batch.
+#: docs/comparing.md gives the A/A evidence behind these defaults.
+DEFAULT_BATCHES = 5
+DEFAULT_BENCH_TIME = "0.05"
 DEFAULT_SWEEP = "quick"
+DEFAULT_PYTHON_BUDGET = "100000"
+#: Kernels the gate leaves out unless --kernels names them: JAX's times scatter most between
+#: processes (the A/A evidence), so its cells need the most batches to judge.
+LEFT_OUT_BY_DEFAULT = ("jax",)
+
+
+def default_kernels() -> str:
+    """The gate's kernels unless --kernels says otherwise: the sweep's, less ``LEFT_OUT_BY_DEFAULT``."""
+    return ",".join(k for k in resolve_plan().kernels if k not in LEFT_OUT_BY_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Grid:
     n: str | None = None
     epochs: str | None = None
     bench_time: str | None = None
+    python_budget: str | None = None
 
     def pytest_options(self) -> list[str]:
         """The options of ``pytest bench`` that select this grid."""
@@ -48,53 +58,39 @@ class Grid:
             ("--n", self.n),
             ("--epochs", self.epochs),
             ("--bench-time", self.bench_time),
+            ("--python-budget", self.python_budget),
         ):
             if value is not None:
                 options += [flag, value]
         return options
 
 
-def run_batch(tree: Path, grid: Grid, csv: Path, log: Path) -> Path:
-    """Run the sweep once in a fresh process on the code at ``tree``; returns the report written.
-
-    The process starts in ``tree`` with ``tree`` first on PYTHONPATH, so it imports that tree's
-    ``impls`` and ``bench`` even where another checkout is installed in the environment. Its output
-    goes to ``log``; GateError when it fails or writes no report.
-    """
-    env = importing_from(tree)
-    command = [*_pytest_bench(grid), "--csv", str(csv)]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as stream:
-        stream.write(f"$ cd {tree} && PYTHONPATH={env['PYTHONPATH']} {' '.join(command)}\n")
-        stream.flush()
-        result = subprocess.run(
-            command, cwd=tree, env=env, stdout=stream, stderr=subprocess.STDOUT, check=False
-        )
-    if result.returncode == 2 and not csv.exists():  # ^C in the child: pytest says "interrupted"
-        with open(log) as stream:
-            if "KeyboardInterrupt" in stream.read():
-                raise KeyboardInterrupt
-    if result.returncode != 0 or not csv.exists():
-        raise GateError(
-            f"the benchmark run at {tree} failed (pytest exit {result.returncode}): "
-            f"{_last_line(log)} (full output: {log})"
-        )
-    return csv
+def run_batch(
+    tree: Path,
+    grid: Grid,
+    csv: Path,
+    log: Path,
+    index: int,
+    cells: Sequence[tuple[str, int, int]] | None = None,
+) -> Path:
+    """Run the sweep once in a fresh process on the code at ``tree`` (``bench.run.workers``) as batch
+    ``index`` (its own cell order, no fresh-compile timing, no re-measuring: the gate decides what
+    to measure again); only ``cells`` (kernel, n, epochs) when given. GateError when it fails."""
+    selection = workers.node_ids(cells) if cells is not None else ["bench"]
+    options = grid.pytest_options()
+    if knows_batches(tree):  # a base revision older than batched sweeps measures one batch anyway
+        options += ["--batches", "1", "--batch-index", str(index)]
+    try:
+        return workers.run_batch(tree, options, csv, log, selection)
+    except workers.BatchError as exc:
+        raise GateError(str(exc)) from None
 
 
-def importing_from(tree: Path) -> dict[str, str]:
-    """This process's environment with ``tree`` first on PYTHONPATH."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ behind in a worktree we remove
-    return env
-
-
-def _pytest_bench(grid: Grid) -> list[str]:
-    return [
-        *(sys.executable, "-m", "pytest", "bench", "--benchmark-only", "-q"),
-        *("-p", "no:cacheprovider", *grid.pytest_options()),
-    ]
+@functools.cache
+def knows_batches(tree: Path) -> bool:
+    """Whether the sweep at ``tree`` has the ``--batch-index`` option (added with batched sweeps)."""
+    options = tree / "bench" / "run" / "options.py"
+    return options.exists() and "--batch-index" in options.read_text()
 
 
 def batch_order(sides: Sequence[str], batches: int) -> list[tuple[int, str]]:
@@ -120,7 +116,7 @@ def measure(
     for finished, (batch, side) in enumerate(order, start=1):
         start = time.monotonic()
         csv = work / f"{side}-{batch}.csv"
-        done[side].append(run_batch(trees[side], grid, csv, work / "logs" / f"{side}-{batch}.log"))
+        done[side].append(run_batch(trees[side], grid, csv, work / "logs" / f"{side}-{batch}.log", batch))
         if progress:
             elapsed = time.monotonic() - began
             left = elapsed / finished * (len(order) - finished)
@@ -158,17 +154,10 @@ def check_grid(grid: Grid) -> None:
     is measured.
     """
     resolve_plan(
-        sweep_name=grid.sweep, n=grid.n, epochs=grid.epochs, kernels=grid.kernels, bench_time=grid.bench_time
+        sweep_name=grid.sweep,
+        n=grid.n,
+        epochs=grid.epochs,
+        kernels=grid.kernels,
+        bench_time=grid.bench_time,
+        python_budget=grid.python_budget,
     )
-
-
-def _last_line(log: Path) -> str:
-    """The most telling line of a failed run's output: its last error line, else its last line."""
-    with open(log) as stream:
-        lines = [line.strip() for line in stream if line.strip()][1:]  # [0] is the command
-    return _error_line(lines)
-
-
-def _error_line(lines: list[str]) -> str:
-    errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or ["no output"])[-1].removeprefix("ERROR: ")

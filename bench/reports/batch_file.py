@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 
 from bench.reports import files
-from bench.reports.model import BATCH_COLUMNS, Report, clean_cells, refuse_bad_rows
-from bench.reports.schema import CELL, ReportError
+from bench.reports.model import BATCH_COLUMNS, Report, as_flags, clean_cells, refuse_bad_rows
+from bench.reports.schema import CELL, DISTURBED, ReportError
 
-#: Columns of a batch file: the batches of several reports, each named in ``report``.
+#: Columns of a batch file: the batches of several reports, each named in ``report``; ``disturbed``
+#: is optional (files written before batches carried it have none: False).
 BATCH_FILE_COLUMNS: tuple[str, ...] = ("report", *BATCH_COLUMNS)
+REQUIRED_BATCH_FILE_COLUMNS = tuple(c for c in BATCH_FILE_COLUMNS if c != DISTURBED)
 
 
 def write(path: Path, reports: Mapping[str, Report]) -> None:
@@ -38,7 +40,7 @@ def load(path: str | Path) -> dict[str, Report]:
     """The reports of a batch file by name, in file order; ReportError when it is not one."""
     path = Path(path)
     table = files.read_table(path)
-    missing = [c for c in BATCH_FILE_COLUMNS if c not in table.columns]
+    missing = [c for c in REQUIRED_BATCH_FILE_COLUMNS if c not in table.columns]
     if missing:
         raise ReportError(f"{path} is not a batch file (missing column(s) {', '.join(missing)})")
     table = clean_cells(table, path, [])
@@ -53,6 +55,7 @@ def load(path: str | Path) -> dict[str, Report]:
         )
         table[column] = values.astype(float)
     table["report"] = table["report"].astype(str)
+    table[DISTURBED] = as_flags(table[DISTURBED]) if DISTURBED in table else False
     reports = {}
     for name, part in table.groupby("report", sort=False):
         batches = part[list(BATCH_COLUMNS)].reset_index(drop=True)

@@ -15,6 +15,7 @@ from pytest_benchmark.stats import Stats
 
 from bench.reports.schema import (
     CELL_COLUMNS,
+    DISTURBED,
     ROUNDS_COLUMNS,
     STREAM_PROBE,
     TRAILING_COLUMNS,
@@ -95,11 +96,14 @@ def times_stream(cells: pd.DataFrame) -> pd.Series:
 
 
 def rounds_frame(results: Iterable[CellResult]) -> pd.DataFrame:
-    """Every timed round, one row each: kernel, n, epochs, round (0-based), seconds (per call)."""
+    """Every timed round, one row each: kernel, n, epochs, round (0-based), seconds (per call), and
+    whether its cell was measured while the machine was disturbed."""
     rows = [
-        (result.kernel, result.n, result.epochs, index, seconds)
+        (result.kernel, result.n, result.epochs, index, seconds, bool(result.disturbed))
         for result in results
         for index, seconds in enumerate(result.seconds)
     ]
-    frame = pd.DataFrame(rows, columns=list(ROUNDS_COLUMNS))
-    return frame.astype({"n": "int64", "epochs": "int64", "round": "int64", "seconds": "float64"})
+    frame = pd.DataFrame(rows, columns=[*ROUNDS_COLUMNS, DISTURBED])
+    return frame.astype(
+        {"n": "int64", "epochs": "int64", "round": "int64", "seconds": "float64", DISTURBED: "bool"}
+    )

@@ -37,8 +37,9 @@ from bench.reports.schema import (
     cell_name,
 )
 
-#: Columns of ``Report.batches``.
-BATCH_COLUMNS: tuple[str, ...] = (*CELL, BATCH, "log_median", "within_var", "rounds")
+#: Columns of ``Report.batches``: ``disturbed`` says the batch was measured while other processes
+#: took the CPU (False where the report does not say).
+BATCH_COLUMNS: tuple[str, ...] = (*CELL, BATCH, "log_median", "within_var", "rounds", DISTURBED)
 
 #: Asymptotic variance of a sample median relative to the mean's, for normal data: pi/2.
 _MEDIAN_EFFICIENCY = math.pi / 2
@@ -60,6 +61,10 @@ class Report:
     #: Where ``batches`` came from: "rounds", "summary" or "batches".
     source: str
 
+    def __post_init__(self) -> None:
+        if DISTURBED not in self.batches:  # batches built by hand say nothing of disturbance
+            object.__setattr__(self, "batches", self.batches.assign(**{DISTURBED: False}))
+
     def require(self, columns: Sequence[str], purpose: str) -> None:
         """ReportError naming the columns of ``columns`` this report lacks, needed for ``purpose``."""
         missing = [c for c in columns if c not in self.cells.columns]
@@ -68,16 +73,23 @@ class Report:
 
     @property
     def disturbed_cells(self) -> pd.DataFrame:
-        """The cells measured while the machine was disturbed (none for reports that do not say)."""
-        if DISTURBED not in self.cells:
-            return pd.DataFrame(
-                {
-                    "kernel": pd.Series(dtype=str),
-                    "n": pd.Series(dtype="int64"),
-                    "epochs": pd.Series(dtype="int64"),
-                }
-            )
-        return self.cells.loc[self.cells[DISTURBED], list(CELL)]
+        """The cells whose every batch was measured while the machine was disturbed (none for
+        reports that do not say)."""
+        clean = (~self.batches[DISTURBED]).groupby([self.batches[c] for c in CELL]).any()
+        return clean[~clean].reset_index()[list(CELL)]
+
+    @property
+    def clean_batches(self) -> pd.DataFrame:
+        """``batches`` less the disturbed batches of cells that also have an undisturbed one: the
+        evidence a comparison judges (a cell with no clean batch keeps all, and is disturbed)."""
+        disturbed = self.batches[DISTURBED]
+        has_clean = (~disturbed).groupby([self.batches[c] for c in CELL]).transform("any")
+        return self.batches[~(disturbed & has_clean)].reset_index(drop=True)
+
+    @property
+    def set_aside(self) -> int:
+        """How many disturbed batches ``clean_batches`` leaves out (re-measured in the same run)."""
+        return len(self.batches) - len(self.clean_batches)
 
     @property
     def matched_metadata(self) -> dict[str, str]:
@@ -120,10 +132,13 @@ def _validated(path: Path, summary: pd.DataFrame, rounds: pd.DataFrame | None, e
     if duplicated.any():
         raise ReportError(f"{path} has cell {cell_name(summary[duplicated].iloc[0])} twice")
     if DISTURBED in summary:
-        summary[DISTURBED] = summary[DISTURBED].astype(str).str.strip().str.lower().eq("true")
+        summary[DISTURBED] = as_flags(summary[DISTURBED])
 
     if rounds is not None and len(rounds):
         _check_rounds_match(summary, rounds, path, extra or path)
+        if DISTURBED not in rounds:  # written before rounds said it: the cell's flag holds for all
+            flags = summary[[*CELL, DISTURBED]] if DISTURBED in summary else summary[list(CELL)]
+            rounds = rounds.merge(flags, on=list(CELL), how="left")
         batches = batches_from_rounds(rounds)
         # A cell the rounds file lacks still counts, from its summary line.
         absent = summary.merge(
@@ -198,7 +213,14 @@ def load_rounds(path: Path) -> pd.DataFrame:
     frame = clean_cells(frame, path, ["seconds"])
     if BATCH not in frame.columns:
         frame = frame.assign(**{BATCH: 0})
+    if DISTURBED in frame.columns:
+        frame[DISTURBED] = as_flags(frame[DISTURBED])
     return frame
+
+
+def as_flags(values: pd.Series) -> pd.Series:
+    """A column of true/false as written in a CSV (True, true, 1 …) as bool; anything else False."""
+    return values.astype(str).str.strip().str.lower().isin(("true", "1", "1.0"))
 
 
 def clean_cells(frame: pd.DataFrame, path: Path, time_columns: Sequence[str]) -> pd.DataFrame:
@@ -258,13 +280,19 @@ def _check_rounds_match(summary: pd.DataFrame, rounds: pd.DataFrame, path: Path,
 
 
 def batches_from_rounds(rounds: pd.DataFrame) -> pd.DataFrame:
-    """One row per (cell, batch) from raw rounds: log median and its within-batch variance."""
+    """One row per (cell, batch) from raw rounds: log median and its within-batch variance, and
+    whether the batch was disturbed (its rounds' ``disturbed``, False where they do not say)."""
     logs = rounds.assign(log_s=np.log(rounds["seconds"]))
-    grouped = logs.groupby([*CELL, BATCH], sort=True)["log_s"]
-    out = grouped.median().rename("log_median").to_frame()
-    out["rounds"] = grouped.size()
-    log_iqr = grouped.quantile(0.75) - grouped.quantile(0.25)
+    if DISTURBED in logs:
+        logs[DISTURBED] = logs[DISTURBED].eq(True)
+    else:
+        logs[DISTURBED] = False
+    grouped = logs.groupby([*CELL, BATCH], sort=True)
+    out = grouped["log_s"].median().rename("log_median").to_frame()
+    out["rounds"] = grouped["log_s"].size()
+    log_iqr = grouped["log_s"].quantile(0.75) - grouped["log_s"].quantile(0.25)
     out["within_var"] = _median_variance(log_iqr, out["rounds"])
+    out[DISTURBED] = grouped[DISTURBED].any()
     return out.reset_index()[list(BATCH_COLUMNS)]
 
 
@@ -283,6 +311,7 @@ def batches_from_summary(summary: pd.DataFrame) -> pd.DataFrame:
     out["log_median"] = np.log(median)
     out["within_var"] = _median_variance(log_iqr, rounds)
     out["rounds"] = rounds.astype("int64")
+    out[DISTURBED] = summary[DISTURBED].eq(True) if DISTURBED in summary else False
     return out.reset_index(drop=True)[list(BATCH_COLUMNS)]
 
 
@@ -318,12 +347,13 @@ def run_metadata(cells: pd.DataFrame) -> dict[str, str]:
 def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One report (cells, rounds) from the reports of several batches of the same code.
 
-    Rounds are concatenated with a ``batch`` column (0, 1, … in the order of ``paths``); the cell
-    statistics are recomputed over the pooled rounds the way a single run computes them; the
-    metadata come from the first batch, plus a ``batches`` column; compile_s and iterations (calls
-    per round, which each batch plans for itself) are the medians over batches. A pooled cell is
-    ``disturbed`` when most of its batches were (the comparison sets a few disturbed batches aside
-    by itself); ``others_cores`` and ``steal_cores`` are means over batches.
+    Rounds are concatenated with a ``batch`` column (0, 1, … in the order of ``paths``) and a
+    ``disturbed`` column (the batch's own flag for that cell); a batch may hold only some cells (a
+    re-measurement). The cell statistics are recomputed over the pooled rounds the way a single run
+    computes them; the metadata come from the first batch, plus a ``batches`` column; compile_s and
+    iterations (calls per round, which each batch plans for itself) are the medians over batches. A
+    pooled cell is ``disturbed`` when none of its batches was clean; ``others_cores`` and
+    ``steal_cores`` are means over batches.
     """
     rounds_parts, compile_parts, iteration_parts, disturbance_parts = [], [], [], []
     loaded = [load(path) for path in paths]
@@ -332,22 +362,21 @@ def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
             compile_parts.append(one.cells.groupby("kernel")["compile_s"].first())
         if "iterations" in one.cells:
             iteration_parts.append(one.cells.set_index(list(CELL))["iterations"])
+        flags = one.batches[[*CELL, DISTURBED]]
         if DISTURBED in one.cells:
-            disturbance_parts.append(
-                one.cells.reindex(columns=[*CELL, "others_cores", "steal_cores", DISTURBED])
-            )
-        rounds_parts.append(load_rounds(files.rounds_path(one.path)).assign(**{BATCH: batch}))
+            disturbance_parts.append(one.cells.reindex(columns=[*CELL, "others_cores", "steal_cores"]))
+        rounds = load_rounds(files.rounds_path(one.path)).drop(columns=[BATCH, DISTURBED], errors="ignore")
+        rounds_parts.append(rounds.merge(flags, on=list(CELL), how="left").assign(**{BATCH: batch}))
     rounds = pd.concat(rounds_parts, ignore_index=True)
+    rounds[DISTURBED] = rounds[DISTURBED].eq(True)
     compile_s = pd.concat(compile_parts, axis=1).median(axis=1) if compile_parts else pd.Series()
     iterations = pd.concat(iteration_parts, axis=1).median(axis=1).round() if iteration_parts else pd.Series()
+    clean = (~rounds[DISTURBED]).groupby([rounds[c] for c in CELL]).any()
     seen = {}
     if disturbance_parts:
         both = pd.concat(disturbance_parts, ignore_index=True)
-        both[DISTURBED] = both[DISTURBED].astype(str).str.lower().eq("true")
-        seen = both.groupby(list(CELL)).agg(
-            others=("others_cores", "mean"), steal=("steal_cores", "mean"), share=(DISTURBED, "mean")
-        )
-        seen = {key: (row.others, row.steal, row.share > 0.5) for key, row in seen.iterrows()}
+        means = both.groupby(list(CELL)).agg(others=("others_cores", "mean"), steal=("steal_cores", "mean"))
+        seen = {key: (row.others, row.steal) for key, row in means.iterrows()}
     results = [
         frames.CellResult(
             kernel,
@@ -355,15 +384,16 @@ def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
             int(epochs),
             tuple(group["seconds"]),
             int(iterations.get((kernel, n, epochs), 1)),
-            *seen.get((kernel, n, epochs), (math.nan, math.nan, False)),
+            *seen.get((kernel, n, epochs), (math.nan, math.nan)),
+            disturbed=not clean[(kernel, n, epochs)],
         )
         for (kernel, n, epochs), group in rounds.groupby(list(CELL), sort=False)
     ]
     first = loaded[0].cells
     skip = {*CELL_COLUMNS, *TRAILING_COLUMNS}
     metadata = {c: first[c].iloc[0] for c in first.columns if c not in skip}
-    metadata["batches"] = len(paths)
+    metadata["batches"] = int(rounds[BATCH].nunique())
     cells = frames.cells_frame(
         results, {k: (None if pd.isna(v) else float(v)) for k, v in compile_s.items()}, metadata
     )
-    return cells, rounds[[*ROUNDS_COLUMNS, BATCH]]
+    return cells, rounds[[*ROUNDS_COLUMNS, BATCH, DISTURBED]]

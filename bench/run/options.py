@@ -64,6 +64,24 @@ def add_options(parser: pytest.Parser) -> None:
         + ")",
     )
     group.addoption(
+        "--batches",
+        dest="gd_batches",
+        default=None,
+        metavar="B",
+        help="passes over every cell, each in a fresh process, pooled into one report whose spread "
+        "between batches bench.compare uses (default per sweep: "
+        + ", ".join(f"{name} {preset.batches}" for name, preset in sweep.SWEEPS.items())
+        + ")",
+    )
+    group.addoption(
+        "--batch-index",
+        dest="gd_batch_index",
+        default=None,
+        metavar="K",
+        help="internal: run as batch K of a batched run (set by the sweep for its worker processes: "
+        "cells in another order, no fresh-compile timing, no further batches)",
+    )
+    group.addoption(
         "--csv",
         dest="gd_csv",
         default=None,
@@ -110,6 +128,7 @@ def resolve_plan(
     kernels: str | None = None,
     python_budget: str | None = None,
     bench_time: str | None = None,
+    batches: str | None = None,
 ) -> sweep.Plan:
     """The run's plan from the options' raw strings (None: not given); ValueError naming the option."""
     available = [*kernel_names(), *PROBES]
@@ -125,6 +144,7 @@ def resolve_plan(
         kernels=kernels,
         python_budget=python_budget,
         seconds_per_benchmark=bench_time,
+        batches=batches,
         available=available,
         unavailable=unavailable,
         by_name_only=by_name_only(),

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import importlib.util
 import math
+import random
 import signal
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from bench.present import plotting
 from bench.reports import files
 from bench.reports.frames import CellResult
 from bench.reports.schema import CELL, RESULTS_DIR, ReportError, ns_per_update
-from bench.run import disturbance, jit, metadata, options, sweep, terminal, timing
+from bench.run import disturbance, jit, metadata, options, replicate, sweep, terminal, timing
 from bench.run.load import BusyNeighbours, check_load
 from bench.run.probes import PROBES
 from bench.run.session import SweepRun
@@ -57,6 +58,12 @@ def pytest_configure(config: pytest.Config) -> None:
             kernels=config.option.gd_kernels,
             python_budget=config.option.gd_python_budget,
             bench_time=config.option.gd_bench_time,
+            batches=config.option.gd_batches,
+        )
+        batch_index = (
+            None
+            if config.option.gd_batch_index is None
+            else sweep.parse_count("--batch-index", config.option.gd_batch_index, 0)
         )
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -109,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     run_metadata["load"] = load
-    run = SweepRun(plan=plan, metadata=run_metadata, report_path=path)
+    run = SweepRun(plan=plan, metadata=run_metadata, report_path=path, batch_index=batch_index)
     if options.given(options.MIN_ROUNDS_OPTION, args):
         run.min_rounds = max(1, int(config.option.benchmark_min_rounds))
     try:
@@ -175,12 +182,23 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not set(_GRID_ARGS) <= set(metafunc.fixturenames):
         return
-    plan = metafunc.config.stash[_RUN].plan
+    run = metafunc.config.stash[_RUN]
+    plan = run.plan
     params = []
-    for index, (n, epochs) in enumerate(plan.cells()):
+    # Batch 0 runs N by N, both ascending; a worker's batch visits the Ns, the epochs within an N,
+    # and the kernels within a cell in an order of its own (data is still made once per N).
+    shuffle = random.Random(run.batch_index).shuffle if run.batch_index else (lambda items: None)
+    ns, cells = list(plan.n), []
+    shuffle(ns)
+    for n in ns:
+        epochs_here = list(plan.epochs)
+        shuffle(epochs_here)
+        cells += [(n, epochs) for epochs in epochs_here]
+    for index, (n, epochs) in enumerate(cells):
         # Alternate the kernels' order from cell to cell, so a drift of the machine during a run
         # does not always favour the kernels timed first; probes stay last, after every kernel.
         kernels = [k for k in plan.kernels if k not in PROBES]
+        shuffle(kernels)
         ordered = (kernels if index % 2 == 0 else kernels[::-1]) + [k for k in plan.kernels if k in PROBES]
         for kernel in ordered:
             reason = plan.skip_reason(kernel, n, epochs)
@@ -243,7 +261,9 @@ def descend(kernel: str, sweep_run: SweepRun) -> Descend:
         return PROBES[kernel]
     function = get_kernel(kernel)
     if KERNELS[kernel].compiled and kernel not in sweep_run.compile_s:
-        sweep_run.record_compile(kernel, jit.compile_seconds(kernel))
+        # A worker's batch compiles for itself but leaves the fresh-compile timing to batch 0.
+        fresh = None if sweep_run.batch_index is not None else jit.compile_seconds(kernel)
+        sweep_run.record_compile(kernel, fresh)
         jit.warm_up(function)
     describe_device = hooks(kernel).device_description
     if describe_device is not None and f"{kernel}_device" not in sweep_run.metadata:
@@ -343,7 +363,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    run.write_report()
+    if replicate.wanted(run) and not run.interrupted:
+        replicate.replicate(
+            run,
+            replicate.worker_options(session.config),
+            session.config.rootpath,
+            functools.partial(_say, session.config),
+        )
+    else:
+        run.write_report()
     # The cells are on disk: from here SIGTERM may end the process as it normally does, rather than
     # interrupt the summary with a traceback.
     _restore_sigterm(session.config)

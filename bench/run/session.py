@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numba
+import pandas as pd
 
 from bench.reports import files, frames, journal
 from bench.reports.schema import ReportError
@@ -48,6 +49,13 @@ class SweepRun:
     journal_problem: str | None = None
     #: Fewest timed rounds per benchmark (--benchmark-min-rounds, else the plan's own minimum).
     min_rounds: int = MIN_ROUNDS
+    #: Which batch of a batched run this process measures when it is a worker (--batch-index), else
+    #: None: this process measures batch 0 and starts the others (``bench.run.replicate``).
+    batch_index: int | None = None
+    #: The pooled report's cells once the batches are pooled (the summary shows them), and what the
+    #: batching did, in one line.
+    pooled: object = None
+    batch_line: str | None = None
 
     def needed_bytes(self) -> int:
         """A generous estimate of the disk space the run's report, rounds and journal take."""
@@ -96,22 +104,30 @@ class SweepRun:
             self.journal_problem = f"journal {self.journal.path} stopped: {exc.strerror or exc}"
 
     def write_report(self) -> None:
-        """Write every cell that finished to the report (``written`` says where it went).
-
-        If the report cannot be written where it was asked for (the disk filled up, the folder
-        became read-only), it goes to the system's temporary folder instead; if that fails too, the
-        journal stays. ``write_problem`` says which, in one line.
-        """
+        """Write every cell that finished to the report (``written`` says where it went)."""
         if self.report_path is None:
             return
         if not self.results:
             if self.journal is not None:
                 self.journal.close(remove=True)
             return
+        self.note_threading_layer()
+        cells = frames.cells_frame(self.results, self.compile_s, self.metadata)
+        self.write_tables(cells, frames.rounds_frame(self.results))
+
+    def note_threading_layer(self) -> None:
+        """Record Numba's threading layer, once a parallel kernel has started one."""
         with contextlib.suppress(ValueError):  # no parallel kernel ran: nothing started a layer
             self.update_metadata({"numba_threading_layer": numba.threading_layer()})
-        cells = frames.cells_frame(self.results, self.compile_s, self.metadata)
-        rounds = frames.rounds_frame(self.results)
+
+    def write_tables(self, cells: pd.DataFrame, rounds: pd.DataFrame) -> None:
+        """Write ``cells`` and ``rounds`` as the run's report (``written`` says where they went).
+
+        If the report cannot be written where it was asked for (the disk filled up, the folder
+        became read-only), it goes to the system's temporary folder instead; if that fails too, the
+        journal stays. ``write_problem`` says which, in one line.
+        """
+        assert self.report_path is not None
         try:
             self.written = files.write(self.report_path, cells, rounds)
         except OSError as exc:

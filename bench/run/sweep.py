@@ -15,28 +15,35 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Sweep:
-    """A preset grid and how long to spend measuring each benchmark (one kernel in one cell)."""
+    """A preset grid, how long to spend measuring each benchmark (one kernel in one cell) per batch,
+    and how many batches: passes over every cell, each in its own process (``bench.run.replicate``)."""
 
     n: tuple[int, ...]
     epochs: tuple[int, ...]
     seconds_per_benchmark: float
+    batches: int
 
 
-# quick must finish within 60 s and default within 10 minutes on 2 cores, JIT compilation included,
-# with every kernel of the registry; the per-benchmark times are sized for that.
+# quick must finish within 90 s and default within 10 minutes on 2 cores, JIT compilation included,
+# with every kernel of the registry. A cell's median moves more from one process to the next than
+# within one, so time goes to batches (processes) rather than to longer ones (docs/comparing.md).
 SWEEPS: dict[str, Sweep] = {
-    "quick": Sweep(n=(10, 1_000, 100_000), epochs=(10, 100), seconds_per_benchmark=0.2),
+    "quick": Sweep(n=(10, 1_000, 100_000), epochs=(10, 100), seconds_per_benchmark=0.05, batches=5),
     "default": Sweep(
         n=(10, 100, 1_000, 10_000, 100_000, 1_000_000),
         epochs=(10, 100, 500),
-        seconds_per_benchmark=0.5,
+        seconds_per_benchmark=0.3,
+        batches=3,
     ),
     "full": Sweep(
         n=(10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
         epochs=(10, 100, 500, 1_000),
         seconds_per_benchmark=1.0,
+        batches=3,
     ),
 }
+#: Most batches a run may ask for.
+MAX_BATCHES = 100
 DEFAULT_SWEEP = "default"
 #: The ``sweep`` name of a run whose grid was set with --n or --epochs.
 CUSTOM_SWEEP = "custom"
@@ -73,6 +80,8 @@ class Plan:
     kernels: tuple[str, ...]
     python_budget: int
     seconds_per_benchmark: float
+    #: Passes over every cell, each in its own process (1: this process only).
+    batches: int = 1
 
     def cells(self) -> list[tuple[int, int]]:
         """The (n, epochs) cells, N-major, both ascending."""
@@ -99,6 +108,7 @@ def resolve(
     python_budget: str | None,
     seconds_per_benchmark: str | None,
     available: Sequence[str],
+    batches: str | None = None,
     unavailable: Mapping[str, str] | None = None,
     by_name_only: Collection[str] = (),
 ) -> Plan:
@@ -144,7 +154,18 @@ def resolve(
             if seconds_per_benchmark is None
             else parse_seconds("--bench-time", seconds_per_benchmark)
         ),
+        batches=preset.batches if batches is None else parse_batches(batches),
     )
+
+
+def parse_batches(text: str) -> int:
+    """``--batches``: a whole number from 1 to ``MAX_BATCHES``."""
+    value = parse_count("--batches", text, 1, f"give a whole number from 1 to {MAX_BATCHES}")
+    if value > MAX_BATCHES:
+        raise ValueError(
+            f"--batches: {text!r} is above {MAX_BATCHES}; give a whole number from 1 to {MAX_BATCHES}"
+        )
+    return value
 
 
 def parse_count(option: str, text: str, minimum: int, allowed: str | None = None) -> int:

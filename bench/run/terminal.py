@@ -49,13 +49,18 @@ def header_lines(run: SweepRun, shown: Callable[[Path], str]) -> list[str]:
 
 def summary(run: SweepRun, write: Write, shown: Callable[[Path], str]) -> None:
     """Compile times, speedups per cell, time as a multiple of the stream probe, where the report is."""
-    if run.compile_s:
+    timed = {kernel: seconds for kernel, seconds in run.compile_s.items() if seconds is not None}
+    if timed:
         write(
             "fresh JIT compile: "
-            + ", ".join(f"{kernel} {seconds:.3g} s" for kernel, seconds in run.compile_s.items())
+            + ", ".join(f"{kernel} {seconds:.3g} s" for kernel, seconds in timed.items())
         )
     if run.results:
-        cells = frames.cells_frame(run.results, run.compile_s, run.metadata)
+        cells = (
+            run.pooled
+            if run.pooled is not None
+            else frames.cells_frame(run.results, run.compile_s, run.metadata)
+        )
         write(
             f"speedup = median time of the baseline / median time of the kernel, per cell "
             f"(baseline {' or '.join(speedup.BASELINES)}, the first that ran)"
@@ -70,12 +75,14 @@ def summary(run: SweepRun, write: Write, shown: Callable[[Path], str]) -> None:
             )
             for line in speedup_tables.render(table, value="x_stream").splitlines():
                 write(line)
-        disturbed = [r for r in run.results if r.disturbed]
-        if disturbed:
-            named = ", ".join(f"{r.kernel} n={r.n} epochs={r.epochs}" for r in disturbed[:5])
+        disturbed = cells.loc[cells["disturbed"], ["kernel", "n", "epochs"]]
+        if run.batch_line:
+            write(run.batch_line)
+        if len(disturbed):
+            named = ", ".join(f"{r.kernel} n={r.n} epochs={r.epochs}" for r in disturbed.head(5).itertuples())
             more = f" and {len(disturbed) - 5} more" if len(disturbed) > 5 else ""
             write(
-                f"disturbed: {len(disturbed)} of {len(run.results)} cells ran while other processes "
+                f"disturbed: {len(disturbed)} of {len(cells)} cells ran while other processes "
                 f"took more than {disturbance.disturbed_cores():g} of a core ({named}{more}); the "
                 "report marks them, and bench.compare does not judge them"
             )
