@@ -391,6 +391,10 @@ def test_the_resolution_line_gives_the_median_and_the_widest_cell(capsys):
     line = next(line for line in out.splitlines() if line.startswith("resolution:"))
     assert f"from {smallest.median():.2f}x (median over cells)" in line
     assert f"to {smallest.max():.2f}x ({worst[0]} n={worst[1]} epochs={worst[2]}," in line
+    table = comparison.table
+    long = table.loc[table["base_s"] >= 1e-3, "smallest_slower"]
+    assert 0 < len(long) < len(table)  # the data has both kinds of cell
+    assert f"cells of 1 ms or more: {long.median():.2f}x (median), {long.max():.2f}x at most" in line
 
 
 def disturbed(frame: pd.DataFrame, cell: tuple, batch: int, factor: float) -> pd.DataFrame:

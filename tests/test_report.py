@@ -200,3 +200,16 @@ def test_times_stream_divide_by_the_stream_median_of_the_same_cell():
     frame = frames.cells_frame(results, {}, METADATA)
     assert frame["x_stream"].tolist()[:2] == [4.0, 1.0]
     assert math.isnan(frame["x_stream"].iloc[2])  # absent, not zero
+
+
+def test_a_report_whose_rounds_are_compressed_loads_the_same(tmp_path, cells, rounds):
+    from bench.reports import model
+
+    written = files.write(tmp_path / "r.csv", cells, rounds)
+    plain = model.load(written)
+    plain_rounds = files.rounds_path(written)
+    pd.read_csv(plain_rounds).to_csv(str(plain_rounds) + ".gz", index=False, compression="gzip")
+    plain_rounds.unlink()
+    packed = model.load(written)
+    assert packed.source == "rounds" == plain.source
+    pd.testing.assert_frame_equal(packed.batches, plain.batches)

@@ -159,3 +159,37 @@ def test_recover_refuses_what_is_not_a_journal_in_one_line(tmp_path, capsys):
     assert recover.main([str(tmp_path / "r.csv")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("python -m bench.recover: error: ") for line in err)
+
+
+def test_a_batched_sweep_killed_among_its_workers_is_recovered_with_every_finished_batch(tmp_path, capsys):
+    csv = tmp_path / "r.csv"
+    command = sweep_command(csv, SLOW_GRID)
+    command[command.index("--batches") + 1] = "3"
+    # A session of its own: the kill takes the sweep and its worker together, as a dying machine would.
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        # Batch 1 (index 1, the first worker's) finished, batch 2's worker measuring a cell or two.
+        while not (
+            list(tmp_path.glob("r.batches-*/batch-1.csv"))
+            and cells_in(next(tmp_path.glob("r.batches-*")) / "batch-2.journal.jsonl") >= 2
+        ):
+            assert process.poll() is None, "the sweep ended before it was to be stopped"
+            assert time.monotonic() < deadline, "the workers never got that far"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert not csv.exists()
+    folder = next(tmp_path.glob("r.batches-*"))
+    partial = cells_in(folder / "batch-2.journal.jsonl")
+    assert recover.main([str(journal.journal_path(csv))]) == 0
+    capsys.readouterr()
+    rounds = pd.read_csv(files.rounds_path(csv))
+    per_batch = rounds.groupby("batch")[["kernel", "n", "epochs"]].apply(lambda g: len(g.drop_duplicates()))
+    assert list(per_batch) == [8, 8, partial]  # two whole batches, and the cells the third finished
+    assert not folder.exists() and not journal.journal_path(csv).exists()

@@ -73,11 +73,14 @@ def cell_statistics(
     alpha: float = DEFAULT_ALPHA,
     between_run_sd: float = BETWEEN_RUN_SD,
     floor_df: float = FLOOR_DF,
+    always_floor: bool = False,
 ) -> pd.DataFrame:
     """Ratio, simultaneous interval, p-value and verdict per cell from per-batch log medians.
 
     ``base`` and ``new`` have one row per (kernel, n, epochs, batch) with ``log_median``,
-    ``within_var`` and ``rounds``, for the same cells. See the module docstring for the method.
+    ``within_var`` and ``rounds``, for the same cells. The variance never goes below
+    ``between_run_sd`` where a side has a single batch, or everywhere with ``always_floor``. See
+    docs/comparing.md for the method.
     """
     if base.empty or new.empty:
         return pd.DataFrame(columns=[*_KEY, *_STATISTICS_COLUMNS])
@@ -108,7 +111,7 @@ def cell_statistics(
     # variance never goes below an assumed between-run spread; with batches on both sides, each a
     # process of its own, their scatter is that spread, measured. Below both lies the medians' own
     # within-batch uncertainty.
-    single = (b["batches"] < 2) | (w["batches"] < 2)
+    single = (b["batches"] < 2) | (w["batches"] < 2) | always_floor
     floor = np.where(single, between_run_sd**2, 0.0) + (b["within"] + w["within"]) / 2
     data_df = (b["batches"] + w["batches"] - 2).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -312,6 +312,8 @@ def _segment(
                 # cell_statistics tests each cell at alpha / (cells in the call).
                 alpha=alpha * len(items) / candidates,
                 between_run_sd=between_run_sd,
+                # Versions are few, and runs of one sitting drift together: keep the floor.
+                always_floor=True,
             ).set_index(_KEY)
             for key, low, split, high in items:
                 row = verdicts.loc[key[1:]]

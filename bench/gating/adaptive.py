@@ -43,6 +43,8 @@ class Decision:
     reports: dict[str, Report]
     #: The final comparison (settled cells from the first round, open cells from all batches).
     comparison: Comparison
+    #: The comparison after the first round.
+    first: Comparison
     #: Cells measured again after the first round, and in how many extra rounds.
     reopened: list[tuple[str, int, int]] = field(default_factory=list)
     extra_rounds: int = 0
@@ -101,8 +103,9 @@ def measure_and_decide(
         say(f"extra round {rounds}: {len(reopened)} open cell(s), {round_cost:.0f} s")
     final_reports, final = judge(paths, out)
     if not rounds:  # the same batches as the first look: the same verdicts
-        return Decision(final_reports, final, [], 0)
-    return Decision(final_reports, settled_from_first(final, first_look, reopened), reopened, rounds)
+        return Decision(final_reports, final, first_look, [], 0)
+    final = settled_from_first(final, first_look, reopened)
+    return Decision(final_reports, final, first_look, reopened, rounds)
 
 
 def settled_from_first(

@@ -46,17 +46,29 @@ def summary_line(comparison: Comparison) -> str:
     )
 
 
+#: Base time from which a cell counts as long in the resolution line.
+LONG_CELL_S = 1e-3
+
+
 def resolution_line(comparison: Comparison) -> str:
     """How large a slowdown must be to be flagged: median over the judged cells, and the worst."""
     judged = comparison.table[comparison.table["verdict"].isin([SLOWER, FASTER, UNCHANGED])]
     if judged.empty:
         return "resolution: no cell was judged"
     worst = judged.loc[judged["smallest_slower"].idxmax()]
-    return (
+    line = (
         f"resolution: a cell is called slower from {judged['smallest_slower'].median():.2f}x "
         f"(median over cells) to {worst.smallest_slower:.2f}x ({cell_name(worst)}, the "
         "widest spread)"
     )
+    # Cells of a millisecond or more are where a change matters and where timing is easiest.
+    long = judged[judged["base_s"] >= LONG_CELL_S]
+    if len(long) and len(long) < len(judged):
+        line += (
+            f"; cells of {LONG_CELL_S * 1e3:g} ms or more: {long['smallest_slower'].median():.2f}x "
+            f"(median), {long['smallest_slower'].max():.2f}x at most"
+        )
+    return line
 
 
 def _table_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:

@@ -33,6 +33,16 @@ def rounds_path(path: Path) -> Path:
     return path.with_name(path.name[: -len(SUFFIX)] + ROUNDS_SUFFIX)
 
 
+def find_rounds(path: Path) -> Path | None:
+    """The rounds file of the report at ``path``: ``PATH.rounds.csv``, or that name compressed
+    (``.rounds.csv.gz``, how committed evidence keeps them), or None when there is neither."""
+    plain = rounds_path(path)
+    for candidate in (plain, plain.with_name(plain.name + ".gz")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def existing_files(path: Path) -> list[Path]:
     """Those of ``path`` and its rounds file that exist already."""
     return [candidate for candidate in (Path(path), rounds_path(path)) if candidate.exists()]

@@ -110,8 +110,8 @@ def load(path: str | Path) -> Report:
         summary, rounds = from_pytest_benchmark(path)
         return _validated(path, summary, rounds, path)
     summary = files.read_table(path)
-    extra = files.rounds_path(path) if path.name.endswith(SUFFIX) else None
-    rounds = load_rounds(extra) if extra is not None and extra.exists() else None
+    extra = files.find_rounds(path) if path.name.endswith(SUFFIX) else None
+    rounds = load_rounds(extra) if extra is not None else None
     return _validated(path, summary, rounds, extra)
 
 
@@ -365,7 +365,12 @@ def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         flags = one.batches[[*CELL, DISTURBED]]
         if DISTURBED in one.cells:
             disturbance_parts.append(one.cells.reindex(columns=[*CELL, "others_cores", "steal_cores"]))
-        rounds = load_rounds(files.rounds_path(one.path)).drop(columns=[BATCH, DISTURBED], errors="ignore")
+        found = files.find_rounds(one.path)
+        if found is None:
+            raise ReportError(
+                f"{one.path} has no rounds file beside it: batches are pooled from their rounds"
+            )
+        rounds = load_rounds(found).drop(columns=[BATCH, DISTURBED], errors="ignore")
         rounds_parts.append(rounds.merge(flags, on=list(CELL), how="left").assign(**{BATCH: batch}))
     rounds = pd.concat(rounds_parts, ignore_index=True)
     rounds[DISTURBED] = rounds[DISTURBED].eq(True)
