@@ -55,6 +55,15 @@ def test_unchanged_pairs_pass_and_every_injected_slowdown_is_caught():
     )
     assert "flagged 12 of 12 (100%)" in text
     assert text.rstrip().endswith("every injected slowdown flagged)")
+    per_pair = result.cells.groupby("pair")["smallest_slower"].median()
+    assert (
+        f"resolution, all cells: the median cell is called slower from {per_pair.median():.2f}x in "
+        f"the median comparison ({per_pair.min():.2f}x-{per_pair.max():.2f}x over comparisons)" in text
+    )
+    long = result.cells[result.cells["base_s"] >= 1e-3]
+    assert 0 < len(long) < len(result.cells)
+    caught = int(long["injected_flagged"].sum())
+    assert f"30% slowdown in cells of 1 ms or more: flagged {caught} of {len(long)}" in text
 
 
 def test_a_real_difference_counts_as_a_false_alarm():
@@ -140,6 +149,16 @@ def test_an_earlier_run_is_analysed_again_from_its_reports(tmp_path, capsys):
     assert "false alarms (any cell flagged slower): 1 of 2" in out
     assert sorted(p.name for p in tmp_path.iterdir())[:2] == ["a-0.csv", "a-0.rounds.csv"]
     assert len(list(tmp_path.iterdir())) == 8  # nothing written
+
+
+def test_a_run_judged_at_two_looks_tests_each_at_half_alpha(tmp_path, capsys):
+    for side, name in (("a", "base"), ("b", "aa")):
+        for suffix in (".csv", ".rounds.csv"):
+            (tmp_path / f"{side}-0{suffix}").write_bytes((DATA / f"{name}{suffix}").read_bytes())
+    assert aa_cli.main(["--from", str(tmp_path), "--looks", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("alpha 0.05 over 2 looks")
+    assert "family-wise alpha 0.025" in out
 
 
 def test_from_a_folder_without_reports_is_exit_2(tmp_path, capsys):

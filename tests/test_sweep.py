@@ -1,16 +1,22 @@
 """The sweep grids and the validation of the sweep's options (bench/run/sweep.py)."""
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from bench.run import sweep
 
 KERNELS = ("python_loop", "numpy", "numba")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def resolve(**options):
-    given = dict.fromkeys(("sweep", "n", "epochs", "kernels", "python_budget", "seconds_per_benchmark"))
+    given = dict.fromkeys(
+        ("sweep", "n", "epochs", "kernels", "python_budget", "seconds_per_benchmark", "batches")
+    )
     given.update(options)
     return sweep.resolve(**given, available=KERNELS, unavailable={"jax": "install jax"})
 
@@ -41,6 +47,8 @@ def test_no_options_give_the_default_sweep_with_every_kernel():
     assert plan.kernels == KERNELS
     assert plan.python_budget == 10**6
     assert plan.seconds_per_benchmark == sweep.SWEEPS["default"].seconds_per_benchmark
+    assert plan.batches == sweep.SWEEPS["default"].batches > 1
+    assert resolve(sweep="quick", batches="1").batches == 1
 
 
 def test_n_and_epochs_override_the_grid_and_make_it_custom():
@@ -102,6 +110,9 @@ def test_counts_accept_integral_spellings():
         ({"seconds_per_benchmark": "0"}, ["--bench-time", "> 0"]),
         ({"seconds_per_benchmark": "nan"}, ["--bench-time", "> 0"]),
         ({"seconds_per_benchmark": "fast"}, ["--bench-time", "'fast'"]),
+        ({"batches": "0"}, ["--batches", "'0'", "from 1 to 100"]),
+        ({"batches": "101"}, ["--batches", "'101'", "above 100"]),
+        ({"batches": "2.5"}, ["--batches", "'2.5'", "whole number"]),
     ],
 )
 def test_bad_values_are_refused_with_what_is_allowed(options, words):
@@ -145,3 +156,31 @@ def test_more_samples_than_the_machine_holds_are_refused(monkeypatch):
         ValueError, match="--n: 1,001 samples take 16,016 bytes, more than this machine's memory"
     ):
         resolve(n="10,1001")
+
+
+def collected(*options: str) -> list[str]:
+    """The benchmark node ids ``pytest bench`` collects with ``options``, in running order."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "bench", "--collect-only", "-q", "-p", "no:cacheprovider", *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [line for line in done.stdout.splitlines() if "::test_descent[" in line]
+
+
+def test_each_worker_batch_visits_the_cells_in_an_order_of_its_own():
+    grid = ["--kernels", "numpy,numba,stream", "--n", "10,100,1000", "--epochs", "10,100"]
+    first = collected(*grid)
+    orders = [collected(*grid, "--batch-index", "1")]
+    assert len(first) == 18 and sorted(orders[0]) == sorted(first)
+    assert first != orders[0]
+    for order in [first, *orders]:
+        ns = [int(re.search(r"-n=(\d+)-", node)[1]) for node in order]
+        assert [n for i, n in enumerate(ns) if i == 0 or n != ns[i - 1]] == list(dict.fromkeys(ns))  # N by N
+        cells = [node.split("[")[1].split("-", 1)[1] for node in order]
+        for start in range(0, 18, 3):  # the probe last in each cell
+            assert order[start + 2].split("[")[1].startswith("stream-")
+            assert len(set(cells[start : start + 3])) == 1

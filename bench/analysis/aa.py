@@ -30,7 +30,8 @@ DEFAULT_SLOWDOWN = 1.30
 class AAResult:
     """What the A/A comparisons found.
 
-    ``cells`` has one row per (pair, kernel, n, epochs): ratio B/A, its interval, verdict, and
+    ``cells`` has one row per (pair, kernel, n, epochs): ratio B/A, its interval, verdict, A's time
+    (``base_s``), the least ratio the comparison could call slower (``smallest_slower``), and
     ``injected_flagged``, whether the cell was found slower once B's rounds of it were scaled by the
     slowdown. ``between_run_sd`` has one row per cell: the standard deviation of the log of its
     batch medians over every batch of every run, and the number of batches. ``outliers`` has one
@@ -115,6 +116,8 @@ def analyse(
                     "ci_low": row.ci_low,
                     "ci_high": row.ci_high,
                     "verdict": row.verdict,
+                    "base_s": row.base_s,
+                    "smallest_slower": row.smallest_slower,
                     "injected_flagged": bool((hit["verdict"] == compare.SLOWER).all()),
                 }
             )

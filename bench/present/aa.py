@@ -6,6 +6,7 @@ import numpy as np
 
 from bench.analysis import cell_statistics as compare
 from bench.analysis.aa import AAResult, rate_interval
+from bench.present.comparison import LONG_CELL_S
 
 
 def render(result: AAResult) -> str:
@@ -40,11 +41,38 @@ def render(result: AAResult) -> str:
         f"  missed: {row.kernel} n={row.n} epochs={row.epochs} in comparison {row.pair}"
         for row in missed.head(10).itertuples()
     ]
+    lines += _resolution_lines(result)
     lines.append(
         "verdict: " + ("PASS" if result.passed else "FAIL") + " (goal: no false alarm, "
         "every injected slowdown flagged)"
     )
     return "\n".join(lines) + "\n"
+
+
+def _resolution_lines(result: AAResult) -> list[str]:
+    """What each comparison could resolve: the median over its cells of the least ratio it could call
+    slower, for all cells and for cells of ``LONG_CELL_S`` or more, and the slowdowns caught there."""
+    cells = result.cells
+    if "smallest_slower" not in cells:
+        return []
+    lines = []
+    long = cells[cells["base_s"] >= LONG_CELL_S]
+    for label, part in (("all cells", cells), (f"cells of {LONG_CELL_S * 1e3:g} ms or more", long)):
+        if part.empty:
+            continue
+        per_pair = part.groupby("pair")["smallest_slower"].median()
+        lines.append(
+            f"resolution, {label}: the median cell is called slower from {per_pair.median():.2f}x in "
+            f"the median comparison ({per_pair.min():.2f}x-{per_pair.max():.2f}x over comparisons); "
+            f"the widest cell from {part['smallest_slower'].max():.2f}x"
+        )
+    if len(long):
+        caught = int(long["injected_flagged"].sum())
+        lines.append(
+            f"{result.slowdown - 1:.0%} slowdown in cells of {LONG_CELL_S * 1e3:g} ms or more: flagged "
+            f"{caught} of {len(long)} ({caught / len(long):.0%})"
+        )
+    return lines
 
 
 def _outlier_line(result: AAResult) -> str:
