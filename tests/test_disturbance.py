@@ -96,6 +96,10 @@ def test_pooled_cells_are_disturbed_only_when_no_batch_was_clean(tmp_path):
     assert list(clean.loc[[SLOW_CELL], "batch"]) == [2]
     assert len(clean.loc[[everywhere]]) == 3
     assert report.set_aside == 2
+    # The spread between batches counts clean batches only: SLOW_CELL has one, the others three
+    # copies of the same report.
+    spread = report.cells.set_index(["kernel", "n", "epochs"])["batch_sd"]
+    assert math.isnan(spread[SLOW_CELL]) and spread.drop(SLOW_CELL).eq(0).all()
     assert list(report.disturbed_cells.itertuples(index=False, name=None)) == [everywhere]
 
 
@@ -134,3 +138,23 @@ def test_pytest_benchmark_json_keeps_the_disturbance_of_each_cell(tmp_path):
     path.write_text(json.dumps({"benchmarks": benchmarks, "datetime": "2026-12-01T00:00:00"}))
     report = model.load(path)
     assert report.disturbed_cells.values.tolist() == [["numba", 10, 10]]
+
+
+def test_a_cell_is_measured_again_until_it_has_as_many_clean_batches_as_planned(tmp_path):
+    from bench.run.replicate import cells_to_measure_again
+
+    everywhere, once = ("numba", 10, 10), SLOW_CELL
+    paths = []
+
+    def batch(flagged: set) -> None:
+        folder = tmp_path / f"b{len(paths)}"
+        folder.mkdir()
+        paths.append(_copy(folder, "single_base", disturbed_cells=flagged))  # one batch each
+
+    batch({everywhere, once})
+    batch({everywhere})
+    assert set(cells_to_measure_again(paths, passes=2)) == {everywhere, once}
+    batch(set())  # a clean batch: `once` has its two clean batches, `everywhere` one
+    assert cells_to_measure_again(paths, passes=2) == [everywhere]
+    batch(set())
+    assert cells_to_measure_again(paths, passes=2) == []

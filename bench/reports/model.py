@@ -37,6 +37,8 @@ from bench.reports.schema import (
     cell_name,
 )
 
+#: The pooled report's column of each cell's spread between batches (``batch_spread``).
+BATCH_SD = "batch_sd"
 #: Columns of ``Report.batches``: ``disturbed`` says the batch was measured while other processes
 #: took the CPU (False where the report does not say).
 BATCH_COLUMNS: tuple[str, ...] = (*CELL, BATCH, "log_median", "within_var", "rounds", DISTURBED)
@@ -353,7 +355,7 @@ def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     computes them; the metadata come from the first batch, plus a ``batches`` column; compile_s and
     iterations (calls per round, which each batch plans for itself) are the medians over batches. A
     pooled cell is ``disturbed`` when none of its batches was clean; ``others_cores`` and
-    ``steal_cores`` are means over batches.
+    ``steal_cores`` are means over batches; ``batch_sd`` is its spread between batches.
     """
     rounds_parts, compile_parts, iteration_parts, disturbance_parts = [], [], [], []
     loaded = [load(path) for path in paths]
@@ -401,4 +403,18 @@ def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     cells = frames.cells_frame(
         results, {k: (None if pd.isna(v) else float(v)) for k, v in compile_s.items()}, metadata
     )
-    return cells, rounds[[*ROUNDS_COLUMNS, BATCH, DISTURBED]]
+    rounds = rounds[[*ROUNDS_COLUMNS, BATCH, DISTURBED]]
+    spread = batch_spread(rounds)
+    cells[BATCH_SD] = [
+        spread.get(key, math.nan) for key in cells[list(CELL)].itertuples(index=False, name=None)
+    ]
+    return cells, rounds
+
+
+def batch_spread(rounds: pd.DataFrame) -> dict[tuple, float]:
+    """Per cell, the standard deviation of its clean batches' log medians (NaN with fewer than two):
+    the relative spread of its time from one process to the next."""
+    batches = batches_from_rounds(rounds)
+    has_clean = (~batches[DISTURBED]).groupby([batches[c] for c in CELL]).transform("any")
+    clean = batches[~(batches[DISTURBED] & has_clean)]
+    return clean.groupby(list(CELL))["log_median"].std().to_dict()
