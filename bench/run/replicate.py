@@ -102,9 +102,13 @@ def replicate(run: SweepRun, options: Sequence[str], root: Path, say: Callable[[
     run.write_tables(cells, rounds)
     still = int(cells[DISTURBED].sum())
     full = min(len(paths), passes)
+    again = (
+        f", then {len(paths) - full} process(es) measuring {retried} disturbed cell(s) again"
+        if len(paths) > full
+        else ""
+    )
     run.batch_line = (
-        f"batches: {full} of {passes} per cell ({full - 1} in worker processes), then "
-        f"{len(paths) - full} process(es) measuring {retried} disturbed cell(s) again "
+        f"batches: {full} of {passes} per cell ({full - 1} in worker processes){again} "
         f"({clock(time.monotonic() - began)} after batch 1); {still} cell(s) still disturbed"
     )
     if problem:
