@@ -23,7 +23,7 @@ from bench.reports import model
 CELL = ["kernel", "n", "epochs"]
 
 PROJECT = Path(__file__).resolve().parents[1]
-#: The tiny grid every gate run here measures: one cell, two batches per side.
+#: The tiny grid every gate run here measures: one cell, two batches per side, no extra rounds.
 GRID = ["--n", "1000", "--epochs", "10", "--kernels", "numpy", "--batches", "2", "--budget", "0"]
 SLOW_CELL = "numpy n=1000 epochs=10"
 
@@ -93,19 +93,23 @@ def assert_cleaned_up(repo: Path, scratch: Path) -> None:
 
 def test_a_kernel_made_slower_in_a_later_commit_is_flagged(repo, in_repo, tmp_path, capsys):
     out = tmp_path / "out"
-    status = gate.main(["--base", "HEAD~1", *GRID, "--out", str(out)])
+    # Three batches a side: with two, each look's t has two degrees of freedom, and one batch thrown
+    # off by a busy machine could hide even a threefold slowdown.
+    grid = [*GRID]
+    grid[grid.index("--batches") + 1] = "3"
+    status = gate.main(["--base", "HEAD~1", *grid, "--out", str(out)])
     stdout, stderr = capsys.readouterr()
-    assert status == 1, stderr
+    assert status == 1, stdout + stderr
     assert f"regression: {SLOW_CELL}:" in stdout
     assert_cleaned_up(repo, in_repo)
 
-    # Each side was measured from its own commit, in two batches, and both reports were kept.
+    # Each side was measured from its own commit, in three batches, and both reports were kept.
     base, new = (pd.read_csv(out / f"{side}.csv", dtype={"git_commit": str}) for side in ("base", "new"))
     assert base["git_commit"].iloc[0] == git(repo, "rev-parse", "--short", "HEAD~1")
     assert new["git_commit"].iloc[0] == git(repo, "rev-parse", "--short", "HEAD")
     for side in ("base", "new"):
         rounds = pd.read_csv(out / f"{side}.rounds.csv")
-        assert sorted(rounds["batch"].unique()) == [0, 1]
+        assert sorted(rounds["batch"].unique()) == [0, 1, 2]
     ratio = new["median_s"].iloc[0] / base["median_s"].iloc[0]
     assert ratio > 2  # the kernel runs three times; a gate mixing up sides would see about 1
     assert "**slower**" in (out / "comparison.md").read_text()
