@@ -93,23 +93,23 @@ def assert_cleaned_up(repo: Path, scratch: Path) -> None:
 
 def test_a_kernel_made_slower_in_a_later_commit_is_flagged(repo, in_repo, tmp_path, capsys):
     out = tmp_path / "out"
-    # Three batches a side: with two, each look's t has two degrees of freedom, and one batch thrown
-    # off by a busy machine could hide even a threefold slowdown.
+    # A budget for extra rounds: with two batches a side each look's t has two degrees of freedom,
+    # and should one batch thrown off by a busy machine leave the cell open, more batches settle it.
     grid = [*GRID]
-    grid[grid.index("--batches") + 1] = "3"
+    grid[grid.index("--budget") + 1] = "60"
     status = gate.main(["--base", "HEAD~1", *grid, "--out", str(out)])
     stdout, stderr = capsys.readouterr()
     assert status == 1, stdout + stderr
     assert f"regression: {SLOW_CELL}:" in stdout
     assert_cleaned_up(repo, in_repo)
 
-    # Each side was measured from its own commit, in three batches, and both reports were kept.
+    # Each side was measured from its own commit, in two batches or more, and both reports were kept.
     base, new = (pd.read_csv(out / f"{side}.csv", dtype={"git_commit": str}) for side in ("base", "new"))
     assert base["git_commit"].iloc[0] == git(repo, "rev-parse", "--short", "HEAD~1")
     assert new["git_commit"].iloc[0] == git(repo, "rev-parse", "--short", "HEAD")
     for side in ("base", "new"):
         rounds = pd.read_csv(out / f"{side}.rounds.csv")
-        assert sorted(rounds["batch"].unique()) == [0, 1, 2]
+        assert sorted(rounds["batch"].unique())[:2] == [0, 1]
     ratio = new["median_s"].iloc[0] / base["median_s"].iloc[0]
     assert ratio > 2  # the kernel runs three times; a gate mixing up sides would see about 1
     assert "**slower**" in (out / "comparison.md").read_text()
@@ -119,7 +119,9 @@ def test_a_kernel_made_slower_in_a_later_commit_is_flagged(repo, in_repo, tmp_pa
 
 def test_base_equal_to_head_passes(repo, in_repo, tmp_path, capsys):
     out = tmp_path / "out"
-    status = gate.main(["--base", "HEAD", *GRID, "--out", str(out), "--format", "markdown"])
+    grid = [*GRID]
+    grid[grid.index("--batches") + 1] = "1"  # one batch a side is enough to pass unchanged code
+    status = gate.main(["--base", "HEAD", *grid, "--out", str(out), "--format", "markdown"])
     stdout, stderr = capsys.readouterr()
     assert status == 0, stdout + stderr
     assert stdout.startswith("### Benchmark comparison: no regression")

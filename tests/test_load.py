@@ -13,7 +13,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from bench.reports import journal
+from bench.reports import files, journal
 from bench.run.load import MAX_LOAD_PER_CPU, BusyNeighbours
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,10 @@ def test_the_sweep_runs_under_load_and_records_it(tmp_path):
     # Two spinning neighbours on this machine's cores: the cell is marked, and the summary says so.
     assert report["disturbed"].all() and (report["others_cores"] > 0.25).all()
     assert "disturbed: 1 of 1 cells" in result.stdout
+    # Measured again, twice and no more, in worker processes that ran beside the same neighbours.
+    assert "then 2 process(es) measuring 2 disturbed cell(s) again" in result.stdout
+    assert "1 cell(s) still disturbed" in result.stdout
+    assert pd.read_csv(files.rounds_path(csv))["batch"].nunique() == 3
     assert spinners(process.pid) == []  # stopped with the run
 
 
