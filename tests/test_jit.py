@@ -1,6 +1,5 @@
 """Fresh compile times of compiled kernels (bench/run/jit.py)."""
 
-import math
 import types
 
 import numba
@@ -23,12 +22,8 @@ def test_interpreted_kernels_have_no_compile_time(kernel):
     assert jit.compile_seconds(kernel) is None
 
 
-@pytest.mark.parametrize("kernel", COMPILED)
-def test_every_compiled_kernel_reports_a_compile_time(kernel):
-    seconds = jit.compile_seconds(kernel)
-    assert isinstance(seconds, float)
-    assert math.isfinite(seconds)
-    assert seconds > 0
+# That every compiled kernel reports a finite compile time > 0 is checked on a real sweep's report
+# (tests/test_bench_smoke.py), which measures each of them anyway.
 
 
 def test_a_fresh_dispatcher_is_a_new_uncompiled_copy_with_the_same_options():
