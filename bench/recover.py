@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.reports import files, frames, journal, model
+from bench.reports import files, frames, journal, pooling
 from bench.reports.schema import ReportError
 from impls.cli import OneLineParser
 
@@ -36,7 +36,7 @@ def recover(path: Path) -> Path:
         paths = [batch for folder in folders for batch in batches_in(folder)]
         if not paths or paths[0].name != "batch-0.csv":  # killed before batch 0 reached the folder
             paths.insert(0, files.write(folders[0] / "batch-0.csv", *journal_tables(path)))
-        written = files.write(target, *model.pool(paths))
+        written = files.write(target, *pooling.pool(paths))
         for folder in folders:
             shutil.rmtree(folder)
     Path(path).unlink()

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import compare as compare_cli
 from bench.analysis.compare import DISTURBED, SLOWER, compare
-from bench.reports import files, model
+from bench.reports import files, model, pooling
 from bench.run import disturbance
 from bench.run.disturbance import CpuSample, between
 from bench.run.load import BusyNeighbours
@@ -85,7 +85,7 @@ def test_pooled_cells_are_disturbed_only_when_no_batch_was_clean(tmp_path):
         folder.mkdir()
         flagged = {everywhere, SLOW_CELL} if slow_flagged else {everywhere}
         paths.append(_copy(folder, "base", disturbed_cells=flagged))
-    written = files.write(tmp_path / "pooled.csv", *model.pool(paths))
+    written = files.write(tmp_path / "pooled.csv", *pooling.pool(paths))
     report = model.load(written)
     flagged = report.cells.set_index(["kernel", "n", "epochs"])["disturbed"]
     assert flagged[everywhere] and not flagged[SLOW_CELL]

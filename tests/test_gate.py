@@ -18,7 +18,7 @@ import pytest
 
 from bench import gate
 from bench.gating import batches
-from bench.reports import model
+from bench.reports import pooling
 
 CELL = ["kernel", "n", "epochs"]
 
@@ -213,7 +213,7 @@ def test_pooled_batches_keep_every_round_and_take_medians_over_batches(tmp_path)
         mine.assign(iterations=iterations, compile_s=compile_s).to_csv(path, index=False)
         mine_rounds.to_csv(tmp_path / f"batch-{index}.rounds.csv", index=False)
         paths.append(path)
-    pooled, pooled_rounds = model.pool(paths)
+    pooled, pooled_rounds = pooling.pool(paths)
     assert len(pooled_rounds) == 3 * len(rounds) - len(
         rounds[(rounds[CELL] == pd.Series(dropped, index=CELL)).all(axis=1)]
     )

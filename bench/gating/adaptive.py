@@ -22,7 +22,7 @@ import pandas as pd
 
 from bench.analysis.compare import DISTURBED, FASTER, SLOWER, UNCHANGED, Comparison, compare, geometric_means
 from bench.gating import batches
-from bench.reports import files, model
+from bench.reports import files, model, pooling
 from bench.reports.model import Report
 from bench.reports.schema import CELL
 
@@ -79,7 +79,8 @@ def measure_and_decide(
 
     def judge(paths: dict[str, list[Path]], folder: Path) -> tuple[dict[str, Report], Comparison]:
         reports = {
-            side: model.load(files.write(folder / f"{side}.csv", *model.pool(paths[side]))) for side in paths
+            side: model.load(files.write(folder / f"{side}.csv", *pooling.pool(paths[side])))
+            for side in paths
         }
         base, new = reports.values()
         return reports, compare(base, new, threshold=threshold, alpha=level, between_run_sd=between_run_sd)

@@ -1,4 +1,4 @@
-"""One report model: load and validate a report, reduce it to per-batch medians, pool batches.
+"""One report model: load and validate a report, reduce it to per-batch medians.
 
 Every reader (``bench.compare``, ``bench.plot``, ``bench.targets``, the gate, ``bench.aa``) gets its
 reports from ``load``; nothing else in ``bench`` parses a report's columns. A loaded ``Report`` holds
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.reports import files, frames
+from bench.reports import files
 from bench.reports.schema import (
     BATCH,
     CELL,
@@ -37,8 +37,6 @@ from bench.reports.schema import (
     cell_name,
 )
 
-#: The pooled report's column of each cell's spread between batches (``batch_spread``).
-BATCH_SD = "batch_sd"
 #: Columns of ``Report.batches``: ``disturbed`` says the batch was measured while other processes
 #: took the CPU (False where the report does not say).
 BATCH_COLUMNS: tuple[str, ...] = (*CELL, BATCH, "log_median", "within_var", "rounds", DISTURBED)
@@ -84,9 +82,7 @@ class Report:
     def clean_batches(self) -> pd.DataFrame:
         """``batches`` less the disturbed batches of cells that also have an undisturbed one: the
         evidence a comparison judges (a cell with no clean batch keeps all, and is disturbed)."""
-        disturbed = self.batches[DISTURBED]
-        has_clean = (~disturbed).groupby([self.batches[c] for c in CELL]).transform("any")
-        return self.batches[~(disturbed & has_clean)].reset_index(drop=True)
+        return clean_batches(self.batches)
 
     @property
     def set_aside(self) -> int:
@@ -97,6 +93,13 @@ class Report:
     def matched_metadata(self) -> dict[str, str]:
         """The metadata that must agree between two runs for their ratios to be about code alone."""
         return {k: v for k, v in self.metadata.items() if k in MATCHED_METADATA}
+
+
+def clean_batches(batches: pd.DataFrame) -> pd.DataFrame:
+    """Per-batch rows less the disturbed batches of cells that also have an undisturbed one."""
+    disturbed = batches[DISTURBED]
+    has_clean = (~disturbed).groupby([batches[c] for c in CELL]).transform("any")
+    return batches[~(disturbed & has_clean)].reset_index(drop=True)
 
 
 def load(path: str | Path) -> Report:
@@ -344,77 +347,3 @@ def run_metadata(cells: pd.DataFrame) -> dict[str, str]:
         values = [str(v) for v in dict.fromkeys(cells[name].dropna())]
         metadata[name] = ", ".join(values) if values else "unknown"
     return metadata
-
-
-def pool(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One report (cells, rounds) from the reports of several batches of the same code.
-
-    Rounds are concatenated with a ``batch`` column (0, 1, … in the order of ``paths``) and a
-    ``disturbed`` column (the batch's own flag for that cell); a batch may hold only some cells (a
-    re-measurement). The cell statistics are recomputed over the pooled rounds the way a single run
-    computes them; the metadata come from the first batch, plus a ``batches`` column; compile_s and
-    iterations (calls per round, which each batch plans for itself) are the medians over batches. A
-    pooled cell is ``disturbed`` when none of its batches was clean; ``others_cores`` and
-    ``steal_cores`` are means over batches; ``batch_sd`` is its spread between batches.
-    """
-    rounds_parts, compile_parts, iteration_parts, disturbance_parts = [], [], [], []
-    loaded = [load(path) for path in paths]
-    for batch, one in enumerate(loaded):
-        if "compile_s" in one.cells:
-            compile_parts.append(one.cells.groupby("kernel")["compile_s"].first())
-        if "iterations" in one.cells:
-            iteration_parts.append(one.cells.set_index(list(CELL))["iterations"])
-        flags = one.batches[[*CELL, DISTURBED]]
-        if DISTURBED in one.cells:
-            disturbance_parts.append(one.cells.reindex(columns=[*CELL, "others_cores", "steal_cores"]))
-        found = files.find_rounds(one.path)
-        if found is None:
-            raise ReportError(
-                f"{one.path} has no rounds file beside it: batches are pooled from their rounds"
-            )
-        rounds = load_rounds(found).drop(columns=[BATCH, DISTURBED], errors="ignore")
-        rounds_parts.append(rounds.merge(flags, on=list(CELL), how="left").assign(**{BATCH: batch}))
-    rounds = pd.concat(rounds_parts, ignore_index=True)
-    rounds[DISTURBED] = rounds[DISTURBED].eq(True)
-    compile_s = pd.concat(compile_parts, axis=1).median(axis=1) if compile_parts else pd.Series()
-    iterations = pd.concat(iteration_parts, axis=1).median(axis=1).round() if iteration_parts else pd.Series()
-    clean = (~rounds[DISTURBED]).groupby([rounds[c] for c in CELL]).any()
-    seen = {}
-    if disturbance_parts:
-        both = pd.concat(disturbance_parts, ignore_index=True)
-        means = both.groupby(list(CELL)).agg(others=("others_cores", "mean"), steal=("steal_cores", "mean"))
-        seen = {key: (row.others, row.steal) for key, row in means.iterrows()}
-    results = [
-        frames.CellResult(
-            kernel,
-            int(n),
-            int(epochs),
-            tuple(group["seconds"]),
-            int(iterations.get((kernel, n, epochs), 1)),
-            *seen.get((kernel, n, epochs), (math.nan, math.nan)),
-            disturbed=not clean[(kernel, n, epochs)],
-        )
-        for (kernel, n, epochs), group in rounds.groupby(list(CELL), sort=False)
-    ]
-    first = loaded[0].cells
-    skip = {*CELL_COLUMNS, *TRAILING_COLUMNS}
-    metadata = {c: first[c].iloc[0] for c in first.columns if c not in skip}
-    metadata["batches"] = int(rounds[BATCH].nunique())
-    cells = frames.cells_frame(
-        results, {k: (None if pd.isna(v) else float(v)) for k, v in compile_s.items()}, metadata
-    )
-    rounds = rounds[[*ROUNDS_COLUMNS, BATCH, DISTURBED]]
-    spread = batch_spread(rounds)
-    cells[BATCH_SD] = [
-        spread.get(key, math.nan) for key in cells[list(CELL)].itertuples(index=False, name=None)
-    ]
-    return cells, rounds
-
-
-def batch_spread(rounds: pd.DataFrame) -> dict[tuple, float]:
-    """Per cell, the standard deviation of its clean batches' log medians (NaN with fewer than two):
-    the relative spread of its time from one process to the next."""
-    batches = batches_from_rounds(rounds)
-    has_clean = (~batches[DISTURBED]).groupby([batches[c] for c in CELL]).transform("any")
-    clean = batches[~(batches[DISTURBED] & has_clean)]
-    return clean.groupby(list(CELL))["log_median"].std().to_dict()

@@ -7,7 +7,7 @@ visiting the cells in another order; a process differs from the next in what als
 two runs (where the arrays land, the compiled code, the CPU's state), so the spread between batches
 stands for the spread between runs. Then every cell with a batch measured while other processes took
 the CPU is measured again, in up to ``MAX_RETRY_PASSES`` more processes. The batch reports wait in a
-folder beside the report and are pooled into it (``bench.reports.model.pool``: rounds keep their
+folder beside the report and are pooled into it (``bench.reports.pooling.pool``: rounds keep their
 batch and its disturbance flag); the folder goes once the pooled report is written, and stays, with
 every batch measured so far, when it cannot be.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.reports import files, frames, model
+from bench.reports import files, frames, model, pooling
 from bench.reports.schema import CELL, DISTURBED, ReportError
 from bench.run import options, workers
 from bench.run.session import SweepRun
@@ -97,7 +97,7 @@ def replicate(run: SweepRun, options: Sequence[str], root: Path, say: Callable[[
         problem = "interrupted: the batches measured so far are pooled"
     except (workers.BatchError, ReportError, OSError) as exc:
         problem = f"a batch failed, the batches measured so far are pooled: {exc}"
-    cells, rounds = model.pool(paths)
+    cells, rounds = pooling.pool(paths)
     run.pooled = cells
     run.write_tables(cells, rounds)
     still = int(cells[DISTURBED].sum())

@@ -53,7 +53,7 @@ def run_batch(
     BatchError when it failed or wrote no report.
     """
     env = importing_from(tree)
-    line = [*command([*options, "--csv", str(csv)], selection)]
+    line = command([*options, "--csv", str(csv)], selection)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as stream:
         stream.write(f"$ cd {tree} && PYTHONPATH={env['PYTHONPATH']} {' '.join(line)}\n")
