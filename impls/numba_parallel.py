@@ -11,7 +11,7 @@ to another process holds up the epoch for a scheduler time slice, milliseconds: 
 parallel loop can be several times slower than one thread. So before the
 first epoch, and then once every ``CHECK_SAMPLES`` samples summed, it asks ``cores_are_free``: are the
 tasks running or waiting for a CPU, system-wide, no more than the CPUs (the fourth field of
-``/proc/loadavg``, read from compiled code: under a microsecond), and may this process run on as many
+``/proc/loadavg``, read from compiled code: a microsecond or two), and may this process run on as many
 CPUs as it has threads (its affinity when imported)? If not, it sums the same blocks on this thread
 alone, at ``numba_simd``'s speed, until the next check. Where ``/proc/loadavg`` cannot be read the
 kernel always runs in parallel. The count includes this thread and any worker still spinning after
@@ -29,7 +29,6 @@ parallel (the tests check it bitwise), and agree with ``python_loop`` within the
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 import numba
@@ -54,53 +53,56 @@ CPUS = os.cpu_count() or 1
 ALLOWED_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else CPUS
 
 
-def _open_loadavg() -> int:
-    try:
-        return os.open("/proc/loadavg", os.O_RDONLY)
-    except OSError:
-        return -1
+#: The file whose fourth field counts the tasks running or waiting for a CPU, as a C string of byte
+#: values: a constant compiled into the code, so the kernel can be cached and loaded in another process
+#: (an open descriptor or a ctypes pointer would be a different one there).
+LOADAVG_PATH = tuple(b"/proc/loadavg\0")
+#: The C library's open, pread and close, called from compiled code by name. A Python call (objmode)
+#: between two epochs, with the caches full of x and y, took several microseconds: 3% of 20 epochs at
+#: N = 10⁶. open is variadic in C, but its third argument is read only when a file is created.
+_open = numba.types.ExternalFunction("open", numba.types.intc(numba.types.voidptr, numba.types.intc))
+_pread = numba.types.ExternalFunction(
+    "pread", numba.types.intp(numba.types.intc, numba.types.voidptr, numba.types.uintp, numba.types.intp)
+)
+_close = numba.types.ExternalFunction("close", numba.types.intc(numba.types.intc))
+_O_RDONLY = os.O_RDONLY
+#: The threads a parallel region would use now (``numba.get_num_threads()``): Numba compiles that call
+#: through a ctypes pointer, which no cache can hold, so the threading layer's C function it calls is
+#: called here by name (the first Python call starts the threads and makes the name known).
+numba.get_num_threads()
+_num_threads = numba.types.ExternalFunction("get_num_threads", numba.types.intc())
 
 
-#: A descriptor of ``/proc/loadavg``, kept open (-1 where there is none: not Linux).
-LOADAVG = _open_loadavg()
-
-if LOADAVG >= 0:
-    # The C library's pread, called from compiled code. A Python call (objmode) between two epochs,
-    # with the caches full of x and y, took several microseconds: 3% of 20 epochs at N = 10⁶.
-    _pread = ctypes.CDLL(None).pread
-    _pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_ssize_t)
-    _pread.restype = ctypes.c_ssize_t
-
-    @njit(cache=False)
-    def runnable_tasks() -> int:
-        """Tasks running or waiting for a CPU, system-wide, now: /proc/loadavg's 4th field (0 if unread)."""
-        text = np.empty(64, np.uint8)
-        length = _pread(LOADAVG, text.ctypes, 64, 0)
-        field = 0
-        tasks = 0
-        for i in range(length):  # "0.52 0.58 0.59 2/211 12345\n": the number before the slash
-            char = text[i]
-            if char == ord(" "):
-                field += 1
-            elif field == 3:
-                if char == ord("/"):
-                    return tasks
-                tasks = 10 * tasks + (char - ord("0"))
+@njit(cache=False)
+def runnable_tasks() -> int:
+    """Tasks running or waiting for a CPU, system-wide, now: /proc/loadavg's 4th field (0 if unread)."""
+    path = np.empty(len(LOADAVG_PATH), np.uint8)
+    for i in range(len(LOADAVG_PATH)):
+        path[i] = LOADAVG_PATH[i]
+    descriptor = _open(path.ctypes, _O_RDONLY)
+    if descriptor < 0:  # no /proc/loadavg here (not Linux): no evidence of busy cores
         return 0
-
-else:
-
-    @njit(cache=False)
-    def runnable_tasks() -> int:
-        """No /proc/loadavg here: no evidence of busy cores."""
-        return 0
+    text = np.empty(64, np.uint8)
+    length = _pread(descriptor, text.ctypes, 64, 0)
+    _close(descriptor)
+    field = 0
+    tasks = 0
+    for i in range(length):  # "0.52 0.58 0.59 2/211 12345\n": the number before the slash
+        char = text[i]
+        if char == ord(" "):
+            field += 1
+        elif field == 3:
+            if char == ord("/"):
+                return tasks
+            tasks = 10 * tasks + (char - ord("0"))
+    return 0
 
 
 @njit(cache=False)
 def cores_are_free() -> bool:
     """Whether each thread can have a CPU: no more runnable tasks than CPUs (this thread and its spinning
     workers included), and no more threads than CPUs this process may use."""
-    return numba.get_num_threads() <= ALLOWED_CPUS and runnable_tasks() <= CPUS
+    return _num_threads() <= ALLOWED_CPUS and runnable_tasks() <= CPUS
 
 
 @njit(cache=False)

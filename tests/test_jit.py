@@ -1,11 +1,13 @@
 """Fresh compile times of compiled kernels (bench/run/jit.py)."""
 
+import importlib
 import types
 
 import numba
 import pytest
+from numba.core.dispatcher import Dispatcher
 
-from bench.run import jit
+from bench.run import jit, workers
 from impls import KERNELS, get_kernel, kernel_names, make_problem
 
 COMPILED = [name for name in kernel_names() if KERNELS[name].compiled]
@@ -87,3 +89,27 @@ def test_jitted_callees_are_compiled_afresh_too():
         assert copy.signatures == []
     jit.warm_up(fresh)
     assert fresh(*jit.tiny_args()) == sufficient_stats.descend(*jit.tiny_args())
+
+
+NUMBA_KERNELS = [
+    name
+    for name in COMPILED
+    if isinstance(getattr(importlib.import_module(KERNELS[name].module), "descend", None), Dispatcher)
+]
+
+
+def test_worker_processes_compile_each_numba_kernel_once_between_them(tmp_path, monkeypatch):
+    # Two fresh dispatchers stand for two worker processes: neither has code in memory, so the second
+    # can only get its code from the folder the first one wrote.
+    monkeypatch.setenv(workers.JIT_CACHE_ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)  # put back afterwards
+    assert {"numba", "numba_parallel", "sufficient_stats_parallel"} <= set(NUMBA_KERNELS)
+    loaded = {}
+    for kernel in NUMBA_KERNELS:
+        descend = importlib.import_module(KERNELS[kernel].module).descend
+        first, second = jit.fresh_dispatcher(descend), jit.fresh_dispatcher(descend)
+        jit.warm_up(first)
+        jit.warm_up(second)
+        loaded[kernel] = (sum(first.stats.cache_hits.values()), sum(second.stats.cache_hits.values()))
+    assert loaded == {kernel: (0, 1) for kernel in NUMBA_KERNELS}
+    assert any(tmp_path.rglob("*.nbi"))

@@ -132,9 +132,12 @@ def loadavg(tmp_path):
     """``runnable_tasks`` compiled against a fake /proc/loadavg; returns (write its content, it)."""
     path = tmp_path / "loadavg"
     path.write_text("")
-    fd = os.open(path, os.O_RDONLY)
-    yield path.write_text, recompiled(numba_parallel.runnable_tasks, LOADAVG=fd)
-    os.close(fd)
+    return path.write_text, recompiled(numba_parallel.runnable_tasks, LOADAVG_PATH=c_string(path))
+
+
+def c_string(path) -> tuple[int, ...]:
+    """``path`` as ``numba_parallel.LOADAVG_PATH`` holds it: its bytes, then a NUL."""
+    return tuple(os.fsencode(path) + b"\0")
 
 
 def test_the_cores_are_free_while_runnable_tasks_do_not_outnumber_the_cpus(loadavg):
@@ -157,8 +160,8 @@ def test_the_cores_are_free_while_runnable_tasks_do_not_outnumber_the_cpus(loada
     assert cores_are_free() is True
 
 
-def test_without_proc_loadavg_the_cores_count_as_free():
-    assert recompiled(numba_parallel.runnable_tasks, LOADAVG=-1)() == 0
+def test_without_proc_loadavg_the_cores_count_as_free(tmp_path):
+    assert recompiled(numba_parallel.runnable_tasks, LOADAVG_PATH=c_string(tmp_path / "absent"))() == 0
 
 
 def test_a_process_allowed_fewer_cpus_than_it_has_threads_stays_on_one(loadavg):
@@ -173,5 +176,5 @@ def test_a_process_allowed_fewer_cpus_than_it_has_threads_stays_on_one(loadavg):
 def test_the_real_check_reads_a_count():
     tasks = numba_parallel.runnable_tasks()
     # At least this thread where /proc/loadavg exists; none counted where it does not.
-    assert tasks >= 1 if numba_parallel.LOADAVG >= 0 else tasks == 0
+    assert tasks >= 1 if os.path.exists("/proc/loadavg") else tasks == 0
     assert numba_parallel.cores_are_free() in (True, False)

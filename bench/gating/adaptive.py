@@ -85,23 +85,24 @@ def measure_and_decide(
         base, new = reports.values()
         return reports, compare(base, new, threshold=threshold, alpha=level, between_run_sd=between_run_sd)
 
-    paths = batches.measure(trees, grid, first, work, progress)
-    _, first_look = judge(paths, work / "first-round")
-    reopened = open_cells(first_look)
-    rounds, round_cost = 0, (time.monotonic() - began) / max(first, 1)
-    if reopened:
-        say(f"{len(reopened)} cell(s) still open after the first round: measuring them again")
-    sides = list(trees)
-    while reopened and rounds < MAX_EXTRA_ROUNDS and time.monotonic() - began + round_cost <= budget:
-        start = time.monotonic()
-        for side in sides if rounds % 2 else sides[::-1]:  # new/base, base/new, … after base/new
-            index = first + rounds
-            csv = work / f"{side}-{index}.csv"
-            log = work / "logs" / f"{side}-{index}.log"
-            paths[side].append(batches.run_batch(trees[side], grid, csv, log, index, reopened))
-        rounds += 1
-        round_cost = time.monotonic() - start
-        say(f"extra round {rounds}: {len(reopened)} open cell(s), {round_cost:.0f} s")
+    with batches.shared_jit_cache(work):
+        paths = batches.measure(trees, grid, first, work, progress)
+        _, first_look = judge(paths, work / "first-round")
+        reopened = open_cells(first_look)
+        rounds, round_cost = 0, (time.monotonic() - began) / max(first, 1)
+        if reopened:
+            say(f"{len(reopened)} cell(s) still open after the first round: measuring them again")
+        sides = list(trees)
+        while reopened and rounds < MAX_EXTRA_ROUNDS and time.monotonic() - began + round_cost <= budget:
+            start = time.monotonic()
+            for side in sides if rounds % 2 else sides[::-1]:  # new/base, base/new, … after base/new
+                index = first + rounds
+                csv = work / f"{side}-{index}.csv"
+                log = work / "logs" / f"{side}-{index}.log"
+                paths[side].append(batches.run_batch(trees[side], grid, csv, log, index, reopened))
+            rounds += 1
+            round_cost = time.monotonic() - start
+            say(f"extra round {rounds}: {len(reopened)} open cell(s), {round_cost:.0f} s")
     final_reports, final = judge(paths, out)
     if not rounds:  # the same batches as the first look: the same verdicts
         return Decision(final_reports, final, first_look, [], 0)

@@ -8,9 +8,11 @@ job (a neighbour starting, the CPU warming up) hits both sides alike.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +31,9 @@ DEFAULT_BATCHES = 5
 DEFAULT_BENCH_TIME = "0.05"
 DEFAULT_SWEEP = "quick"
 DEFAULT_PYTHON_BUDGET = "100000"
+#: The folder, beside the batch reports, where the workers keep compiled kernels between them
+#: (``bench.run.workers.run_batch``); removed when the measuring ends.
+JIT_CACHE = "jit-cache"
 #: Kernels the gate leaves out unless --kernels names them: JAX's times scatter most between
 #: processes (the A/A evidence), so its cells need the most batches to judge.
 LEFT_OUT_BY_DEFAULT = ("jax",)
@@ -81,9 +86,18 @@ def run_batch(
     if knows_batches(tree):  # a base revision older than batched sweeps measures one batch anyway
         options += ["--batches", "1", "--batch-index", str(index)]
     try:
-        return workers.run_batch(tree, options, csv, log, selection)
+        return workers.run_batch(tree, options, csv, log, selection, jit_cache=csv.parent / JIT_CACHE)
     except workers.BatchError as exc:
         raise GateError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def shared_jit_cache(work: Path) -> Iterator[None]:
+    """While measuring into ``work``: its workers share compiled kernels, and the folder goes after."""
+    try:
+        yield
+    finally:
+        shutil.rmtree(work / JIT_CACHE, ignore_errors=True)
 
 
 @functools.cache

@@ -12,15 +12,19 @@ float`` that does the equivalent; it takes precedence over the Numba path.
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import types
+import warnings
 from functools import cache
 from types import ModuleType
 
 import numba
 import numpy as np
 from numba.core.dispatcher import Dispatcher
+from numba.core.errors import NumbaWarning
 
+from bench.run import workers
 from impls.registry import KERNELS, Descend
 
 #: Arguments of a tiny descent with the types the benchmarks pass (float64 arrays, floats, an int), so
@@ -92,8 +96,23 @@ def fresh_dispatcher(dispatcher: Dispatcher, _copies: dict | None = None) -> Dis
 
 
 def warm_up(descend: Descend) -> None:
-    """Call ``descend`` once on tiny data, compiling it for the benchmarks' argument types."""
-    descend(*tiny_args())
+    """Call ``descend`` once on tiny data, compiling it for the benchmarks' argument types.
+
+    In a worker process of a batched run (``workers.JIT_CACHE_ENVIRONMENT`` set), a Numba kernel first gets an
+    on-disk cache in that folder: the first worker compiles and saves, the later ones load the same
+    code instead of compiling it again, seconds each. Batch 1 has measured the fresh compile already,
+    and the folder lives only as long as the run, so no stale code is ever loaded from another run.
+    Kernels Numba cannot cache (a ctypes pointer in their code) compile in every worker, as before.
+    """
+    folder = os.environ.get(workers.JIT_CACHE_ENVIRONMENT)
+    if not folder or not isinstance(descend, Dispatcher):
+        descend(*tiny_args())
+        return
+    numba.config.CACHE_DIR = folder
+    descend.enable_caching()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
+        descend(*tiny_args())
 
 
 @cache

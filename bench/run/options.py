@@ -51,7 +51,8 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="UPDATES",
         help=(
             f"skip {sweep.BUDGETED_KERNEL} in cells with n·epochs above this "
-            f"(default: {sweep.DEFAULT_PYTHON_BUDGET:,}; 0 skips it everywhere)"
+            f"(default: the sweep's, {sweep.SWEEPS['quick'].python_budget:,} for quick and "
+            f"{sweep.SWEEPS['default'].python_budget:,} otherwise; 0 skips it everywhere)"
         ),
     )
     group.addoption(

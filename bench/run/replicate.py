@@ -156,4 +156,5 @@ def _worker(
         folder / f"batch-{index}.csv",
         folder / "logs" / f"batch-{index}.log",
         selection,
+        jit_cache=folder / "jit-cache",
     )

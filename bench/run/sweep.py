@@ -22,13 +22,18 @@ class Sweep:
     epochs: tuple[int, ...]
     seconds_per_benchmark: float
     batches: int
+    #: python_loop's budget in sample-epochs (N · epochs) per cell (``Plan.skip_reason``).
+    python_budget: int = 1_000_000
 
 
 # quick must finish within 90 s and default within 10 minutes on 2 cores, JIT compilation included,
 # with every kernel of the registry. A cell's median moves more from one process to the next than
 # within one, so time goes to batches (processes) rather than to longer ones (docs/comparing.md).
 SWEEPS: dict[str, Sweep] = {
-    "quick": Sweep(n=(10, 1_000, 100_000), epochs=(10, 100), seconds_per_benchmark=0.05, batches=5),
+    # python_loop's N = 10⁵ cell alone would take a sixth of each quick batch.
+    "quick": Sweep(
+        n=(10, 1_000, 100_000), epochs=(10, 100), seconds_per_benchmark=0.05, batches=8, python_budget=100_000
+    ),
     "default": Sweep(
         n=(10, 100, 1_000, 10_000, 100_000, 1_000_000),
         epochs=(10, 100, 500),
@@ -48,9 +53,8 @@ DEFAULT_SWEEP = "default"
 #: The ``sweep`` name of a run whose grid was set with --n or --epochs.
 CUSTOM_SWEEP = "custom"
 
-#: The one kernel slow enough to need a budget, and the budget in sample-epochs (N · epochs) per cell.
+#: The one kernel slow enough to need a budget (each preset sets it; --python-budget overrides).
 BUDGETED_KERNEL = "python_loop"
-DEFAULT_PYTHON_BUDGET = 1_000_000
 #: Rough cost of one python_loop sample-epoch; only used to tell, when a cell is skipped, what it
 #: would have cost.
 PYTHON_SECONDS_PER_UPDATE = 0.5e-6
@@ -145,7 +149,7 @@ def resolve(
             else parse_kernels(kernels, available, unavailable or {})
         ),
         python_budget=(
-            DEFAULT_PYTHON_BUDGET
+            preset.python_budget
             if python_budget is None
             else parse_count("--python-budget", python_budget, minimum=0)
         ),

@@ -17,6 +17,9 @@ from pathlib import Path
 #: cell of one kernel (the id ``bench.run.plugin`` gives it).
 BENCH_FILE = "bench/bench_descent.py"
 NODE = BENCH_FILE + "::test_descent[{kernel}-n={n}-epochs={epochs}]"
+#: Environment variable naming the folder where the workers of one run keep their kernels' compiled
+#: code, so that they compile each kernel once between them (``bench.run.jit.warm_up``).
+JIT_CACHE_ENVIRONMENT = "GDBENCH_JIT_CACHE"
 
 
 class BatchError(Exception):
@@ -28,9 +31,12 @@ def node_ids(cells: Sequence[tuple[str, int, int]]) -> list[str]:
     return [NODE.format(kernel=kernel, n=int(n), epochs=int(epochs)) for kernel, n, epochs in cells]
 
 
-def importing_from(tree: Path) -> dict[str, str]:
-    """This process's environment with ``tree`` first on PYTHONPATH."""
+def importing_from(tree: Path, jit_cache: Path | None = None) -> dict[str, str]:
+    """This process's environment with ``tree`` first on PYTHONPATH, and the workers' shared
+    compiled-code folder when given (``bench.run.jit.warm_up``)."""
     env = dict(os.environ)
+    if jit_cache is not None:
+        env[JIT_CACHE_ENVIRONMENT] = str(jit_cache)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ behind in a worktree we remove
     return env
@@ -45,14 +51,21 @@ def command(options: Sequence[str], selection: Sequence[str] = ("bench",)) -> li
 
 
 def run_batch(
-    tree: Path, options: Sequence[str], csv: Path, log: Path, selection: Sequence[str] = ("bench",)
+    tree: Path,
+    options: Sequence[str],
+    csv: Path,
+    log: Path,
+    selection: Sequence[str] = ("bench",),
+    jit_cache: Path | None = None,
 ) -> Path:
     """Run one batch in a fresh process on the code at ``tree``; returns the report it wrote.
+
+    Workers given the same ``jit_cache`` folder compile each Numba kernel once between them.
 
     KeyboardInterrupt when the batch was interrupted (Ctrl-C reaches the whole process group);
     BatchError when it failed or wrote no report.
     """
-    env = importing_from(tree)
+    env = importing_from(tree, jit_cache)
     line = command([*options, "--csv", str(csv)], selection)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as stream:
