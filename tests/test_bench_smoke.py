@@ -22,8 +22,8 @@ from bench.run.probes import PROBES
 from impls import KERNELS, kernel_names
 
 ROOT = Path(__file__).resolve().parent.parent
-# The quick sweep as the issue specifies it; python_loop's budget lowered from its default (10**6) so
-# that its slowest quick cell, a second per call, is skipped as the budget says.
+# The quick sweep as the issue specifies it, and its python_loop budget, which skips python_loop's
+# slowest quick cell as the budget says.
 QUICK_N = (10, 1_000, 100_000)
 QUICK_EPOCHS = (10, 100)
 PYTHON_BUDGET = 10**5

@@ -23,7 +23,7 @@ from impls.numba_simd import REDUCTION_FASTMATH
 from impls.registry import Descend
 
 
-# cache=False, as for the kernels: nothing in a run may come from an on-disk cache.
+# cache=False, as for the kernels: a run never loads a probe from an on-disk cache.
 @njit(cache=False, fastmath=REDUCTION_FASTMATH)
 def stream(
     x: np.ndarray, y: np.ndarray, w: float, b: float, learning_rate: float, epochs: int
