@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.analysis.aa import DEFAULT_REPEATS, DEFAULT_SLOWDOWN, AAResult, analyse
+from bench.analysis.aa import DEFAULT_REPEATS, DEFAULT_SLOWDOWN, AAResult, analyse, first_batches
 from bench.gate import add_run_options, grid_from, positive_int, progress_printer
 from bench.gating import adaptive, batches
 from bench.gating.git import GateError, git
@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --from: how many looks the comparisons were made at, each at alpha/looks (the gate "
         f"makes {adaptive.LOOKS}; a measuring run uses the gate's)",
     )
+    parser.add_argument(
+        "--first-batches",
+        type=positive_int("--first-batches"),
+        metavar="K",
+        help="with --from: judge each cell on its first K undisturbed batches a side only, to see what "
+        "runs of K batches would resolve",
+    )
     add_run_options(parser, batches.DEFAULT_BATCHES)
     return parser
 
@@ -146,8 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         alarms = None
         looks = args.looks
+        if args.first_batches is not None and args.source is None:
+            raise ValueError("--first-batches re-analyses an earlier run: give --from PATH too")
         if args.source is not None:
             pairs = load_pairs(Path(args.source))
+            if args.first_batches is not None:
+                count = args.first_batches
+                pairs = [(first_batches(a, count), first_batches(b, count)) for a, b in pairs]
         else:
             repo = Path(git(Path.cwd(), "rev-parse", "--show-toplevel"))
             grid_from(args)  # refuse a bad grid before making any folder

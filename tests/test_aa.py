@@ -164,3 +164,28 @@ def test_a_run_judged_at_two_looks_tests_each_at_half_alpha(tmp_path, capsys):
 def test_from_a_folder_without_reports_is_exit_2(tmp_path, capsys):
     assert aa_cli.main(["--from", str(tmp_path)]) == 2
     assert "holds no A/A reports" in capsys.readouterr().err
+
+
+def test_first_batches_keeps_each_cells_first_undisturbed_batches():
+    base = report("base")
+    cell = (base.batches[list(CELL)] == pd.Series(fx.SLOW_CELL, index=list(CELL))).all(axis=1)
+    shaken = replace(base, batches=base.batches.assign(disturbed=cell & (base.batches["batch"] == 1)))
+    assert base.batches.groupby(list(CELL))["batch"].nunique().min() >= 3
+    kept = aa.first_batches(shaken, 2).batches
+    per_cell = kept.groupby(list(CELL))["batch"].apply(list)
+    assert per_cell.loc[fx.SLOW_CELL] == [0, 2]  # the disturbed batch 1 makes way for batch 2
+    assert all(batches == [0, 1] for batches in per_cell.drop(fx.SLOW_CELL))
+    assert len(aa.first_batches(base, 1000).batches) == len(base.batches)
+    with pytest.raises(ValueError, match="count must be a whole number >= 1, got 0"):
+        aa.first_batches(base, 0)
+
+
+def test_an_earlier_run_is_judged_again_on_fewer_batches(tmp_path, capsys):
+    for side, name in (("a", "base"), ("b", "aa")):
+        for suffix in (".csv", ".rounds.csv"):
+            (tmp_path / f"{side}-0{suffix}").write_bytes((DATA / f"{name}{suffix}").read_bytes())
+    assert aa_cli.main(["--from", str(tmp_path), "--first-batches", "2"]) == 0
+    assert "2 batch(es) per side" in capsys.readouterr().out
+    assert aa_cli.main(["--first-batches", "2"]) == 2  # measuring runs have no earlier batches
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--first-batches re-analyses an earlier run" in err

@@ -96,7 +96,7 @@ def test_a_kernel_made_slower_in_a_later_commit_is_flagged(repo, in_repo, tmp_pa
     # A budget for extra rounds: with two batches a side each look's t has two degrees of freedom,
     # and should one batch thrown off by a busy machine leave the cell open, more batches settle it.
     grid = [*GRID]
-    grid[grid.index("--budget") + 1] = "60"
+    grid[grid.index("--budget") + 1] = "30"
     status = gate.main(["--base", "HEAD~1", *grid, "--out", str(out)])
     stdout, stderr = capsys.readouterr()
     assert status == 1, stdout + stderr

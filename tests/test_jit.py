@@ -1,10 +1,13 @@
-"""Fresh compile times of compiled kernels (bench/run/jit.py)."""
+"""Fresh compile times of compiled kernels, and the compiled code the workers of a run share
+(bench/run/jit.py)."""
 
 import importlib
 import types
+from pathlib import Path
 
 import numba
 import pytest
+from mounts import fill, tmpfs
 from numba.core.dispatcher import Dispatcher
 
 from bench.run import jit, workers
@@ -113,3 +116,19 @@ def test_worker_processes_compile_each_numba_kernel_once_between_them(tmp_path, 
         loaded[kernel] = (sum(first.stats.cache_hits.values()), sum(second.stats.cache_hits.values()))
     assert loaded == {kernel: (0, 1) for kernel in NUMBA_KERNELS}
     assert any(tmp_path.rglob("*.nbi"))
+
+
+def test_a_full_disk_under_the_workers_cache_only_means_compiling(tmp_path, monkeypatch):
+    monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)  # put back afterwards
+    kernel = importlib.import_module(KERNELS["numba_simd"].module).descend
+    args = make_problem(100, seed=3)[:2]
+    with tmpfs(tmp_path / "mnt", "256k") as mnt:
+        (mnt / "jit").mkdir()
+        fill(mnt)
+        monkeypatch.setenv(workers.JIT_CACHE_ENVIRONMENT, str(mnt / "jit"))
+        descend = jit.fresh_dispatcher(kernel)
+        jit.warm_up(descend)  # no error: saving failed, compiling did not
+        assert descend(*args, 0.0, 0.0, 0.01, 5) == kernel(*args, 0.0, 0.0, 0.01, 5)
+        assert not list(mnt.rglob("*.nbc"))
+    # Numba did not fall back to a cache beside the kernel's source, which would outlive the run.
+    assert not list(Path(kernel.py_func.__code__.co_filename).parent.rglob("*.nbi"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from mounts import fill, tmpfs
 
 from bench import recover
 from bench.reports import files, journal
@@ -42,18 +43,6 @@ def sweep_command(csv: Path, grid: list[str]) -> list[str]:
         str(csv),
         *grid,
     ]
-
-
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str, read_only: bool = False):
-    """A real tmpfs of ``size`` mounted at ``where`` for the block."""
-    where.mkdir()
-    options = f"size={size}" + (",ro" if read_only else "")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], check=True)
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "--lazy", str(where)], check=True)
 
 
 def cells_in(path: Path) -> int:
@@ -139,9 +128,7 @@ def test_a_disk_that_fills_during_the_run_saves_the_report_to_the_fallback(tmp_p
         )
         try:
             wait_for_cells(process, journal.journal_path(csv), 1)
-            with contextlib.suppress(OSError), open(mnt / "filler", "wb") as filler:
-                while True:  # fill the disk for real
-                    filler.write(b"\0" * 65536)
+            fill(mnt)  # for real
             output, _ = process.communicate(timeout=120)
         finally:
             process.kill()

@@ -84,6 +84,16 @@ def with_slowdown(rep: Report, cell: tuple, factor: float) -> Report:
     return replace(rep, batches=batches)
 
 
+def first_batches(rep: Report, count: int) -> Report:
+    """``rep`` as a run of ``count`` batches would have measured it: each cell's first ``count``
+    undisturbed batches, in batch order (such a run re-measures its disturbed batches too)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a whole number >= 1, got {count!r}")
+    kept = rep.clean_batches.sort_values([*_KEY, "batch"], kind="stable")
+    kept = kept[kept.groupby(_KEY).cumcount() < count].reset_index(drop=True)
+    return replace(rep, batches=kept)
+
+
 def analyse(
     pairs: Sequence[tuple[Report, Report]],
     threshold: float = compare.DEFAULT_THRESHOLD,

@@ -17,6 +17,7 @@ import time
 import types
 import warnings
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 import numba
@@ -98,21 +99,35 @@ def fresh_dispatcher(dispatcher: Dispatcher, _copies: dict | None = None) -> Dis
 def warm_up(descend: Descend) -> None:
     """Call ``descend`` once on tiny data, compiling it for the benchmarks' argument types.
 
-    In a worker process of a batched run (``workers.JIT_CACHE_ENVIRONMENT`` set), a Numba kernel first gets an
-    on-disk cache in that folder: the first worker compiles and saves, the later ones load the same
-    code instead of compiling it again, seconds each. Batch 1 has measured the fresh compile already,
-    and the folder lives only as long as the run, so no stale code is ever loaded from another run.
-    Kernels Numba cannot cache (a ctypes pointer in their code) compile in every worker, as before.
+    In a worker process of a batched run (``workers.JIT_CACHE_ENVIRONMENT`` names a folder), a Numba
+    kernel first gets an on-disk cache there: the first worker compiles and saves, the later ones
+    load the same code instead of compiling it again, seconds each. Batch 1 has measured the fresh
+    compile already, and the folder lives only as long as the run, so no stale code is ever loaded
+    from another run. A kernel Numba cannot cache (a ctypes pointer in its code), or a folder that
+    cannot be written or fills up, only means that this worker compiles for itself.
     """
     folder = os.environ.get(workers.JIT_CACHE_ENVIRONMENT)
-    if not folder or not isinstance(descend, Dispatcher):
+    if not folder or not isinstance(descend, Dispatcher) or not _writable(Path(folder)):
         descend(*tiny_args())
         return
     numba.config.CACHE_DIR = folder
     descend.enable_caching()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
-        descend(*tiny_args())
+        try:
+            descend(*tiny_args())
+        except OSError:  # saving failed (a full disk); the code was compiled before it was saved
+            descend(*tiny_args())
+
+
+def _writable(folder: Path) -> bool:
+    # Where Numba cannot write the folder it falls back to a __pycache__ beside the kernel's source,
+    # which outlives the run: never let it.
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
 
 
 @cache

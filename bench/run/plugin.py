@@ -28,7 +28,7 @@ from bench.present import plotting
 from bench.reports import files
 from bench.reports.frames import CellResult
 from bench.reports.schema import CELL, RESULTS_DIR, ReportError, ns_per_update
-from bench.run import disturbance, jit, metadata, options, replicate, sweep, terminal, timing
+from bench.run import disturbance, jit, metadata, options, placement, replicate, sweep, terminal, timing
 from bench.run.load import BusyNeighbours, check_load
 from bench.run.probes import PROBES
 from bench.run.session import SweepRun
@@ -231,7 +231,8 @@ def problem(request: pytest.FixtureRequest, kernel: str, n: int) -> Problem:
 
 @functools.lru_cache(maxsize=1)
 def _problem(n: int) -> Problem:
-    return make_problem(n, seed=0)
+    x, y, w, b = make_problem(n, seed=0)
+    return Problem(placement.aligned(x), placement.aligned(y), w, b)
 
 
 # Keyed by the prepare function, not the kernel: dask and dask_stats share their data on the workers.
