@@ -1,8 +1,9 @@
 """Where the benchmarks' arrays lie in memory: on a fixed boundary, the same in every process.
 
-A loop over data in the first-level cache runs up to a sixth slower when its arrays start off a
-32-byte boundary (vector loads then straddle cache lines), and where the allocator puts a small
-array depends on what the process allocated before, which differs from one process to the next.
+A loop over data in the first-level cache runs slower when its arrays start off a 32-byte boundary
+(vector loads then straddle cache lines), and where the allocator puts a small array depends on
+what the process allocated before, which differs from one process to the next
+(``results/placement/`` measures it).
 Left to chance, that is a spread between processes that comes in two modes: no number of rounds
 averages it down, and two runs of the same code can differ by it. The sweep therefore copies
 each cell's data onto ``ALIGNMENT``-byte boundaries before any kernel sees it.
