@@ -31,9 +31,6 @@ DEFAULT_BATCHES = 5
 DEFAULT_BENCH_TIME = "0.05"
 DEFAULT_SWEEP = "quick"
 DEFAULT_PYTHON_BUDGET = "100000"
-#: The folder, beside the batch reports, where the workers keep compiled kernels between them
-#: (``bench.run.workers.run_batch``); removed when the measuring ends.
-JIT_CACHE = "jit-cache"
 #: Kernels the gate leaves out unless --kernels names them: JAX's times scatter most between
 #: processes (the A/A evidence), so its cells need the most batches to judge.
 LEFT_OUT_BY_DEFAULT = ("jax",)
@@ -85,8 +82,9 @@ def run_batch(
     options = grid.pytest_options()
     if knows_batches(tree):  # a base revision older than batched sweeps measures one batch anyway
         options += ["--batches", "1", "--batch-index", str(index)]
+    jit_cache = csv.parent / workers.JIT_CACHE_FOLDER
     try:
-        return workers.run_batch(tree, options, csv, log, selection, jit_cache=csv.parent / JIT_CACHE)
+        return workers.run_batch(tree, options, csv, log, selection, jit_cache=jit_cache)
     except workers.BatchError as exc:
         raise GateError(str(exc)) from None
 
@@ -97,7 +95,7 @@ def shared_jit_cache(work: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        shutil.rmtree(work / JIT_CACHE, ignore_errors=True)
+        shutil.rmtree(work / workers.JIT_CACHE_FOLDER, ignore_errors=True)
 
 
 @functools.cache

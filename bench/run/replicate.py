@@ -156,5 +156,5 @@ def _worker(
         folder / f"batch-{index}.csv",
         folder / "logs" / f"batch-{index}.log",
         selection,
-        jit_cache=folder / "jit-cache",
+        jit_cache=folder / workers.JIT_CACHE_FOLDER,
     )

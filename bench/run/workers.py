@@ -20,6 +20,8 @@ NODE = BENCH_FILE + "::test_descent[{kernel}-n={n}-epochs={epochs}]"
 #: Environment variable naming the folder where the workers of one run keep their kernels' compiled
 #: code, so that they compile each kernel once between them (``bench.run.jit.warm_up``).
 JIT_CACHE_ENVIRONMENT = "GDBENCH_JIT_CACHE"
+#: That folder's name, beside the batch reports of a run or a gate; it goes when they are done.
+JIT_CACHE_FOLDER = "jit-cache"
 
 
 class BatchError(Exception):
