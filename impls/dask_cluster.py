@@ -36,6 +36,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import math
 import os
 import sys
 import threading
@@ -49,8 +50,12 @@ from distributed.utils import silence_logging_cmgr
 #: Environment variable naming an existing scheduler (``tcp://HOST:PORT``) to use instead of a
 #: LocalCluster.
 SCHEDULER_ENV = "GDBENCH_DASK_SCHEDULER"
-#: Seconds to wait for an existing scheduler to answer before giving up with a ValueError.
+#: Seconds to wait for an existing scheduler to answer before giving up with a ValueError, unless
+#: ``TIMEOUT_ENV`` or the ``timeout`` argument says otherwise.
 CONNECT_TIMEOUT_S = 5.0
+#: Environment variable giving that wait in seconds (a scheduler at the end of a slow link, or a
+#: check that should fail fast).
+TIMEOUT_ENV = "GDBENCH_DASK_TIMEOUT"
 #: What a local cluster is called in reports, in place of its (ephemeral) scheduler address.
 LOCAL = "local"
 
@@ -61,7 +66,7 @@ _clients: list[Client] = []
 
 @contextmanager
 def using(
-    address: str | None = None, *, n_workers: int | None = None, timeout: float = CONNECT_TIMEOUT_S
+    address: str | None = None, *, n_workers: int | None = None, timeout: float | None = None
 ) -> Iterator[Client]:
     """Run every Dask kernel call inside the block on one cluster, and yield its ``Client``.
 
@@ -69,8 +74,10 @@ def using(
     is used if set, else a ``LocalCluster`` with ``n_workers`` single-threaded worker processes
     (default: one per CPU core; threads while an unguarded script's top level runs, see the module's
     docstring) is started and closed at the end of the block. A scheduler that does not answer within
-    ``timeout`` seconds raises ``ValueError`` naming the address.
+    ``timeout`` seconds (default: ``GDBENCH_DASK_TIMEOUT`` if set, else ``CONNECT_TIMEOUT_S``) raises
+    ``ValueError`` naming the address.
     """
+    timeout = _connect_timeout(timeout)
     source = "the address argument"
     if address is None and os.environ.get(SCHEDULER_ENV):
         address, source = os.environ[SCHEDULER_ENV], SCHEDULER_ENV
@@ -216,6 +223,20 @@ def _check_workers(n_workers) -> int:
     if n_workers < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
     return n_workers
+
+
+def _connect_timeout(timeout: float | None) -> float:
+    """The connect timeout in seconds: ``timeout``, else ``$GDBENCH_DASK_TIMEOUT``, else the default."""
+    source = "timeout"
+    if timeout is None:
+        timeout, source = os.environ.get(TIMEOUT_ENV) or CONNECT_TIMEOUT_S, TIMEOUT_ENV
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(timeout, bool) or not (0 < seconds < math.inf):
+        raise ValueError(f"{source} must be a number of seconds > 0, got {timeout!r}")
+    return seconds
 
 
 def _check_scheduler(address, source: str, timeout: float) -> None:

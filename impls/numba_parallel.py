@@ -2,9 +2,13 @@
 
 Cost: O(N · epochs / threads) while every thread can have a core, plus one parallel region per epoch
 (waking the worker threads and joining them: microseconds, independent of N); O(N · epochs) on one
-core while other tasks want the cores. Below ``PARALLEL_MIN_N`` samples the region's fixed cost
-outweighs the split, so smaller problems run ``numba_simd`` unchanged. The thread count is Numba's
-(``numba.get_num_threads()``, set by ``NUMBA_NUM_THREADS``); a benchmark report records it.
+core while other tasks want the cores. Each thread sums a fixed share of the blocks, first to last in
+even epochs and last to first in odd ones: the blocks it summed last are still in its core's
+second-level cache when the next epoch begins with them, so once the data outgrows the caches part of
+each epoch is read from the core's own cache rather than from the shared one or from memory. Below
+``PARALLEL_MIN_N`` samples the region's fixed cost outweighs the split, so smaller problems run
+``numba_simd`` unchanged. The thread count is Numba's (``numba.get_num_threads()``, set by
+``NUMBA_NUM_THREADS``); a benchmark report records it.
 
 Busy machines: a parallel region ends when its last thread does, so a worker thread that lost its core
 to another process holds up the epoch for a scheduler time slice, milliseconds: on a busy machine a
@@ -21,10 +25,10 @@ while the workers sleep, and a check that catches a short-lived task costs the s
 Floating-point order: each term is ``numba_simd``'s (the same ``residual``, w·x + b fused into one
 FMA). The N terms are split into ``BLOCKS`` contiguous blocks of equal length (±1) whatever the thread
 count; each block is summed in vector lanes as ``numba_simd`` sums (``block_sums``), by whichever
-thread; the block sums are then added in block order without fast-math flags, and the update is
-``step``'s. The results therefore depend neither on the thread count nor on which epochs ran in
-parallel (the tests check it bitwise), and agree with ``python_loop`` within the any-order bound of
-``tests/error_bounds.py``.
+thread, in whichever order; the block sums are then added in block order without fast-math flags, and
+the update is ``step``'s. The results therefore depend neither on the thread count nor on which epochs
+ran in parallel (the tests check it bitwise), and agree with ``python_loop`` within the any-order
+bound of ``tests/error_bounds.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from numba import njit, prange
 
 from impls.numba_simd import REDUCTION_FASTMATH, residual, step
 from impls.numba_simd import descend as descend_one_core
+from impls.vector_width import widest_vectors
 
 #: Fewest samples worth splitting across threads. Every epoch pays a few microseconds to start and join
 #: a parallel region, while the split saves only part of a one-core pass; on the two-core machines this
@@ -68,9 +73,10 @@ _close = numba.types.ExternalFunction("close", numba.types.intc(numba.types.intc
 _O_RDONLY = os.O_RDONLY
 #: The threads a parallel region would use now (``numba.get_num_threads()``): Numba compiles that call
 #: through a ctypes pointer, which no cache can hold, so the threading layer's C function it calls is
-#: called here by name (the first Python call starts the threads and makes the name known).
+#: called here by name (the first Python call starts the threads and makes the name known). Its type
+#: is the one Numba's parallel loops declare for the same name (a module holds one declaration each).
 numba.get_num_threads()
-_num_threads = numba.types.ExternalFunction("get_num_threads", numba.types.intc())
+_num_threads = numba.types.ExternalFunction("get_num_threads", numba.types.intp())
 
 
 @njit(cache=False)
@@ -114,6 +120,7 @@ def block_bounds(n: int, k: int) -> tuple[int, int]:
 @njit(cache=False, fastmath=REDUCTION_FASTMATH)
 def block_sums(x: np.ndarray, y: np.ndarray, w: float, b: float, k: int) -> tuple[float, float]:
     """``(Σ r·x, Σ r)`` over block k, summed in vector lanes as ``numba_simd`` sums."""
+    widest_vectors()
     start, stop = block_bounds(x.shape[0], k)
     # Views from index 0: the vectorizer sees indices it knows to be non-negative.
     xs, ys = x[start:stop], y[start:stop]
@@ -124,6 +131,18 @@ def block_sums(x: np.ndarray, y: np.ndarray, w: float, b: float, k: int) -> tupl
         sum_rx += r * xs[i]
         sum_r += r
     return sum_rx, sum_r
+
+
+@njit(cache=False)
+def thread_blocks(
+    x: np.ndarray, y: np.ndarray, w: float, b: float, partial: np.ndarray, t: int, threads: int, forward: bool
+) -> None:
+    """Thread t's share of the blocks (t·BLOCKS/threads up to (t+1)·BLOCKS/threads), summed into
+    ``partial`` first to last if ``forward``, else last to first."""
+    first, stop = t * BLOCKS // threads, (t + 1) * BLOCKS // threads
+    for j in range(stop - first):
+        k = first + j if forward else stop - 1 - j
+        partial[k, 0], partial[k, 1] = block_sums(x, y, w, b, k)
 
 
 @njit(cache=False, parallel=True)
@@ -137,17 +156,18 @@ def descend(
     partial = np.empty((BLOCKS, 2))
     parallel = False
     unchecked = CHECK_SAMPLES  # samples summed since the last check: check before the first epoch
-    for _ in range(epochs):
+    for epoch in range(epochs):
         if unchecked >= CHECK_SAMPLES:
             parallel = cores_are_free()
             unchecked = 0
         unchecked += n
+        forward = epoch % 2 == 0
         if parallel:
-            for k in prange(BLOCKS):
-                partial[k, 0], partial[k, 1] = block_sums(x, y, w, b, k)
+            threads = _num_threads()
+            for t in prange(threads):
+                thread_blocks(x, y, w, b, partial, t, threads, forward)
         else:
-            for k in range(BLOCKS):
-                partial[k, 0], partial[k, 1] = block_sums(x, y, w, b, k)
+            thread_blocks(x, y, w, b, partial, 0, 1, forward)
         sum_rx = 0.0
         sum_r = 0.0
         for k in range(BLOCKS):

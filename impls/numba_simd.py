@@ -11,18 +11,22 @@ nothing else may be rearranged; LLVM's fast-math flags belong to each instructio
 inlining, so this holds inside the loop below. Only the accumulations ``Σ r_i·x_i`` and ``Σ r_i``
 carry the ``reassoc`` and ``contract`` flags: the compiler may add the terms in any order (in practice
 lanes of a vector register, then a tree across the lanes) and fuse ``r_i·x_i`` into the addition
-(FMA). The factor −2/N is applied once to each sum instead of to every term, and the update is the
-notebook's (``step``, without flags). Without ``nnan``/``ninf``, infinities and NaNs propagate as IEEE
-arithmetic says, so a diverging descent comes back non-finite as in every other kernel. Each gradient
-is therefore a sum of N terms in *some* order, each term within five roundings of the exact one: the
-results agree with ``python_loop`` within the any-order bound of ``tests/error_bounds.py`` (which
-counts six roundings per term, the notebook's, and depth N − 1).
+(FMA). The loop may use the CPU's widest vector registers (``widest_vectors``): in the caches, the
+four operations per sample would otherwise keep the adders busier than the loads. The factor −2/N is
+applied once to each sum instead of to every term, and the update is the notebook's (``step``, without
+flags). Without ``nnan``/``ninf``, infinities and NaNs propagate as IEEE arithmetic says, so a
+diverging descent comes back non-finite as in every other kernel. Each gradient is therefore a sum of
+N terms in *some* order, each term within five roundings of the exact one: the results agree with
+``python_loop`` within the any-order bound of ``tests/error_bounds.py`` (which counts six roundings
+per term, the notebook's, and depth N − 1).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from impls.vector_width import widest_vectors
 
 #: Fast-math flags of the reductions: ``reassoc`` lets the vectorizer split each sum across lanes,
 #: ``contract`` fuses r·x into the add. No ``nnan``/``ninf``: they would let the compiler assume
@@ -55,6 +59,7 @@ def descend(
     x: np.ndarray, y: np.ndarray, w: float, b: float, learning_rate: float, epochs: int
 ) -> tuple[float, float]:
     """Run ``epochs`` full-batch updates from (w, b) and return the final (w, b)."""
+    widest_vectors()
     n = x.shape[0]
     for _ in range(epochs):
         sum_rx = 0.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -425,7 +426,8 @@ def test_the_lines_under_a_main_guard(source, guarded):
 
 def test_an_unreachable_scheduler_is_one_clear_line_not_a_hang():
     # The real command in a process of its own: a hang would end in TimeoutExpired, failing the test.
-    env = {**os.environ, dask_cluster.SCHEDULER_ENV: NOBODY}
+    # A short wait, as an impatient user would set it: the check gives up after it, not after 5 s.
+    env = {**os.environ, dask_cluster.SCHEDULER_ENV: NOBODY, dask_cluster.TIMEOUT_ENV: "0.5"}
     done = subprocess.run(
         [sys.executable, "-m", "impls", "--kernel", "dask"],
         capture_output=True,
@@ -439,8 +441,25 @@ def test_an_unreachable_scheduler_is_one_clear_line_not_a_hang():
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(
         f"python -m impls: error: cannot reach a Dask scheduler at '{NOBODY}' "
-        f"(from {dask_cluster.SCHEDULER_ENV}) within 5 s"
+        f"(from {dask_cluster.SCHEDULER_ENV}) within 0.5 s"
     )
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "inf", "nan", " "])
+def test_a_bad_timeout_in_the_environment_is_refused_by_name(spy, monkeypatch, value):
+    monkeypatch.setenv(dask_cluster.TIMEOUT_ENV, value)
+    message = f"{dask_cluster.TIMEOUT_ENV} must be a number of seconds > 0, got {value!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"), dask_cluster.using(NOBODY):
+        pass
+    assert spy == []
+
+
+def test_a_timeout_argument_outranks_the_environment(spy, monkeypatch):
+    monkeypatch.setenv(dask_cluster.TIMEOUT_ENV, "0.2")
+    with pytest.raises(ValueError, match=r"within 0\.3 s"), dask_cluster.using(NOBODY, timeout=0.3):
+        pass
+    with pytest.raises(ValueError, match=r"within 0\.2 s"), dask_cluster.using(NOBODY):
+        pass
 
 
 @pytest.mark.parametrize(

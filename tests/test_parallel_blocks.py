@@ -80,13 +80,36 @@ def test_numba_parallel_is_the_same_on_all_cores_one_core_or_both_by_turns(probl
     ANSWERS.clear()
     by_turns = recompiled(numba_parallel.descend, cores_are_free=alternating, CHECK_SAMPLES=2 * n)(*args)
     assert ANSWERS == [True, False, True]
-    assert on_all_cores == on_one_core == by_turns
+    # The threads walk their blocks both ways by turns (5 epochs: the last one backwards); always
+    # walking them first to last gives the same results.
+    in_order = recompiled(numba_parallel.descend, cores_are_free=always_free, thread_blocks=blocks_in_order)
+    assert on_all_cores == on_one_core == by_turns == in_order(*args)
     for threads in thread_counts():
         numba.set_num_threads(threads)
         try:
             assert numba_parallel.descend(*args) == on_all_cores
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+@njit(cache=False)
+def blocks_in_order(x, y, w, b, partial, t, threads, forward):
+    """``thread_blocks`` without the alternation: always first block to last."""
+    first, stop = t * numba_parallel.BLOCKS // threads, (t + 1) * numba_parallel.BLOCKS // threads
+    for k in range(first, stop):
+        partial[k, 0], partial[k, 1] = numba_parallel.block_sums(x, y, w, b, k)
+
+
+def test_each_threads_share_of_the_blocks_sums_the_same_walked_either_way(problem):
+    x, y = problem.x, problem.y
+    blocks = numba_parallel.BLOCKS
+    for threads in (1, 2, 3, blocks + 1):
+        forward, backward = np.full((blocks, 2), np.nan), np.full((blocks, 2), np.nan)
+        for t in range(threads):
+            numba_parallel.thread_blocks(x, y, 0.25, -0.5, forward, t, threads, True)
+            numba_parallel.thread_blocks(x, y, 0.25, -0.5, backward, t, threads, False)
+        assert not np.isnan(forward).any()  # every block written, whatever the thread count
+        assert np.array_equal(forward, backward)
 
 
 def test_sufficient_stats_parallel_statistics_are_the_same_on_all_cores_or_one(problem):

@@ -7,10 +7,10 @@ kernel, after the kernels of each cell; ``--kernels`` can name it like a kernel;
 leaves it out of the race (it is no contender) and gives every kernel's time as a multiple of it; its
 ``compile_s`` is empty.
 
-``stream`` is the floor for every kernel that reads all the data every epoch: one pass over x and y per
-epoch with a trivial reduction, compiled like the fastest such kernel (``numba_simd``: Numba, one
-thread, the same fast-math flags on the sum). A kernel at 1.0× stream is limited by reading its data,
-not by its arithmetic.
+``stream`` is the floor for every kernel that reads all the data every epoch: one pass over x and y
+per epoch with a trivial reduction, compiled like the fastest such kernel (``numba_simd``: Numba, one
+thread, the same fast-math flags on the sum, the same widest vectors). A kernel at 1.0× stream is
+limited by reading its data, not by its arithmetic.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from numba import njit
 from bench.reports.schema import PROBE_KERNELS
 from impls.numba_simd import REDUCTION_FASTMATH
 from impls.registry import Descend
+from impls.vector_width import widest_vectors
 
 
 # cache=False, as for the kernels: a run never loads a probe from an on-disk cache.
@@ -32,6 +33,7 @@ def stream(
 
     Cost: O(N · epochs) loads, one fused multiply-add and one add per sample.
     """
+    widest_vectors()
     n = x.shape[0]
     for _ in range(epochs):
         total = 0.0

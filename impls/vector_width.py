@@ -1,0 +1,36 @@
+"""A compiler hint for the vectorized Numba kernels: use the CPU's widest vector registers.
+
+LLVM tunes its code for recent Intel cores with "prefer-256-bit": a loop it vectorizes uses 256-bit
+registers even where the CPU has 512-bit ones (AVX-512), because on the first such cores the wide
+instructions lowered the clock. A loop whose data sits in the caches is then limited by its
+arithmetic, not by its loads: with 256-bit registers ``numba_simd`` on data in the second-level cache
+fell behind the ``stream`` probe, which does half its arithmetic per sample (``docs/kernels.md``).
+
+``widest_vectors()`` called in a jitted function gives that function LLVM's
+``"prefer-vector-width"="512"`` attribute, which is what ``clang -mprefer-vector-width=512`` sets:
+its loops may then be vectorized in 512-bit registers. It is a preference, not an instruction set:
+on a CPU without AVX-512 nothing changes. Numba offers no option for it, and llvmlite's IR builder
+accepts only a fixed list of attribute names, so the attribute is added to the function's set as
+the text LLVM's parser reads (a test checks the compiled code uses the wide registers where the CPU
+has them).
+"""
+
+from __future__ import annotations
+
+from numba import types
+from numba.extending import intrinsic
+
+#: The function attribute, as LLVM's textual IR writes it.
+PREFER_512_BIT = '"prefer-vector-width"="512"'
+
+
+@intrinsic
+def widest_vectors(typingctx):
+    """Mark the jitted function that calls this (``widest_vectors()``) to prefer 512-bit vectors."""
+
+    def codegen(context, builder, signature, args):
+        # set.add: llvmlite's FunctionAttributes.add refuses names outside its list.
+        set.add(builder.function.attributes, PREFER_512_BIT)
+        return context.get_dummy_value()
+
+    return types.none(), codegen
