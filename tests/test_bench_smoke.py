@@ -78,7 +78,6 @@ def quick_run(tmp_path_factory):
         f"--junitxml={junit}",
         "--csv",
         str(csv),
-        "--plot",
         # What this run checks is the sweep's bookkeeping: no cell is marked disturbed (and measured
         # again) whatever else the machine runs. tests/test_load.py covers the marking.
         env={**os.environ, "GDBENCH_DISTURBED_CORES": "inf"},
@@ -116,9 +115,6 @@ def test_an_untimed_run_calls_each_kernel_once_and_writes_no_report(tmp_path):
 def test_a_timed_run_reports_every_cell_that_ran_and_no_skipped_one(quick_run):
     done, _, csv = quick_run
     assert f"report: {csv}" in done.stdout
-    # --plot (what make bench passes) draws the report just written, in the folder named after it.
-    for name in ("time_per_call.png", "ns_per_update.png", "speedup.png", "summary.md"):
-        assert (csv.parent / "r" / name).stat().st_size > 0, name
     cells = pd.read_csv(csv)
     rounds = pd.read_csv(csv.with_name("r.rounds.csv"))
     assert "batch" not in rounds  # one batch, nothing measured again: no pooling
@@ -275,8 +271,8 @@ def test_calibration_options_the_sweep_replaces_are_refused_before_measuring(opt
 
 @pytest.fixture(scope="module")
 def batched_run(tmp_path_factory):
-    """A small sweep in two batches that asks for 40 rounds at least and writes pytest-benchmark's
-    JSON beside its CSV report."""
+    """A small sweep in two batches that asks for 40 rounds at least, writes pytest-benchmark's JSON
+    beside its CSV report, and draws its figures."""
     folder = tmp_path_factory.mktemp("batched")
     csv, json_file = folder / "r.csv", folder / "r.json"
     result = pytest_bench(
@@ -295,10 +291,19 @@ def batched_run(tmp_path_factory):
         "--csv",
         str(csv),
         f"--benchmark-json={json_file}",
+        "--plot",
         env={**os.environ, "GDBENCH_DISTURBED_CORES": "inf"},  # two batches, none measured again
     )
     assert result.returncode == 0, result.stdout[-2000:]
     return result, csv, json_file
+
+
+def test_plot_draws_the_pooled_report_in_the_folder_named_after_it(batched_run):
+    result, csv, _ = batched_run
+    # --plot (what make bench passes) draws the report just written, all its batches pooled.
+    for name in ("time_per_call.png", "ns_per_update.png", "speedup.png", "summary.md"):
+        assert (csv.parent / "r" / name).stat().st_size > 0, name
+    assert "figures and summary:" in result.stdout
 
 
 def test_benchmark_min_rounds_is_honoured_in_every_batch(batched_run):
