@@ -43,6 +43,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 from distributed import Client, LocalCluster
 from distributed.core import rpc
 from distributed.utils import silence_logging_cmgr
@@ -54,7 +55,7 @@ SCHEDULER_ENV = "GDBENCH_DASK_SCHEDULER"
 #: ``TIMEOUT_ENV`` or the ``timeout`` argument says otherwise.
 CONNECT_TIMEOUT_S = 5.0
 #: Environment variable giving that wait in seconds (a scheduler at the end of a slow link, or a
-#: check that should fail fast).
+#: check that should fail fast); unset or blank means the default.
 TIMEOUT_ENV = "GDBENCH_DASK_TIMEOUT"
 #: What a local cluster is called in reports, in place of its (ephemeral) scheduler address.
 LOCAL = "local"
@@ -77,7 +78,8 @@ def using(
     ``timeout`` seconds (default: ``GDBENCH_DASK_TIMEOUT`` if set, else ``CONNECT_TIMEOUT_S``) raises
     ``ValueError`` naming the address.
     """
-    timeout = _connect_timeout(timeout)
+    if timeout is not None:
+        timeout = _seconds(timeout, "timeout")
     source = "the address argument"
     if address is None and os.environ.get(SCHEDULER_ENV):
         address, source = os.environ[SCHEDULER_ENV], SCHEDULER_ENV
@@ -103,6 +105,8 @@ def using(
     else:
         if n_workers is not None:
             raise ValueError(f"n_workers={n_workers!r} only applies to a local cluster, not to {address!r}")
+        if timeout is None:  # read only where it is used: a local cluster never waits for one
+            timeout = _seconds(os.environ.get(TIMEOUT_ENV, "").strip() or CONNECT_TIMEOUT_S, TIMEOUT_ENV)
         _check_scheduler(address, source, timeout)
         with _entered(Client(address, timeout=timeout, set_as_default=False)) as client:
             yield client
@@ -225,17 +229,14 @@ def _check_workers(n_workers) -> int:
     return n_workers
 
 
-def _connect_timeout(timeout: float | None) -> float:
-    """The connect timeout in seconds: ``timeout``, else ``$GDBENCH_DASK_TIMEOUT``, else the default."""
-    source = "timeout"
-    if timeout is None:
-        timeout, source = os.environ.get(TIMEOUT_ENV) or CONNECT_TIMEOUT_S, TIMEOUT_ENV
+def _seconds(value, name: str) -> float:
+    """``value`` as a number of seconds > 0 (a number, or its text); ValueError naming ``name``."""
     try:
-        seconds = float(timeout)
+        seconds = float(value)
     except (TypeError, ValueError):
         seconds = math.nan
-    if isinstance(timeout, bool) or not (0 < seconds < math.inf):
-        raise ValueError(f"{source} must be a number of seconds > 0, got {timeout!r}")
+    if isinstance(value, (bool, np.bool_)) or not (0 < seconds < math.inf):
+        raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
     return seconds
 
 

@@ -2,13 +2,13 @@
 
 Cost: O(N · epochs / threads) while every thread can have a core, plus one parallel region per epoch
 (waking the worker threads and joining them: microseconds, independent of N); O(N · epochs) on one
-core while other tasks want the cores. Each thread sums a fixed share of the blocks, first to last in
-even epochs and last to first in odd ones: the blocks it summed last are still in its core's
-second-level cache when the next epoch begins with them, so once the data outgrows the caches part of
-each epoch is read from the core's own cache rather than from the shared one or from memory. Below
-``PARALLEL_MIN_N`` samples the region's fixed cost outweighs the split, so smaller problems run
-``numba_simd`` unchanged. The thread count is Numba's (``numba.get_num_threads()``, set by
-``NUMBA_NUM_THREADS``); a benchmark report records it.
+core while other tasks want the cores. Each thread sums a fixed share of the blocks. Where that share
+outgrows the core's second-level cache (``L2_BYTES``), it walks it first to last in even epochs and
+last to first in odd ones: the blocks it summed last are still in that cache when the next epoch
+begins with them, so part of each epoch is read from the core's own cache rather than from the shared
+one or from memory. Below ``PARALLEL_MIN_N`` samples the region's fixed cost outweighs the split, so
+smaller problems run ``numba_simd`` unchanged. The thread count is Numba's
+(``numba.get_num_threads()``, set by ``NUMBA_NUM_THREADS``); a benchmark report records it.
 
 Busy machines: a parallel region ends when its last thread does, so a worker thread that lost its core
 to another process holds up the epoch for a scheduler time slice, milliseconds: on a busy machine a
@@ -34,6 +34,7 @@ bound of ``tests/error_bounds.py``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -53,6 +54,26 @@ BLOCKS = 64
 #: Samples summed between two checks of the machine's load: under a millisecond of one core's work, so
 #: a neighbour that starts or stops is seen within a millisecond, and the checks cost under 0.5%.
 CHECK_SAMPLES = 2**20
+
+
+def second_level_cache_bytes(caches: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int:
+    """Bytes of one core's second-level data cache, as Linux describes it under ``caches``; 0 if unknown."""
+    units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
+    for index in sorted(caches.glob("index*")):
+        try:
+            level, kind, size = ((index / name).read_text().strip() for name in ("level", "type", "size"))
+        except OSError:
+            continue
+        if level != "2" or kind not in ("Data", "Unified"):
+            continue
+        digits, unit = (size[:-1], size[-1].upper()) if size[-1:].isalpha() else (size, "")
+        if digits.isdigit() and unit in units:
+            return int(digits) * units[unit]
+    return 0
+
+
+#: One core's second-level cache (0 where unknown: then the threads always walk both ways).
+L2_BYTES = second_level_cache_bytes()
 #: CPUs of the machine, against which ``/proc/loadavg`` counts its tasks, and CPUs this process may use.
 CPUS = os.cpu_count() or 1
 ALLOWED_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else CPUS
@@ -161,9 +182,11 @@ def descend(
             parallel = cores_are_free()
             unchecked = 0
         unchecked += n
-        forward = epoch % 2 == 0
+        threads = _num_threads() if parallel else 1
+        # Both ways only where a thread's share outgrows its L2: a share that fits is read from there
+        # whichever way it is walked, and walking back costs the prefetcher a fresh start per block.
+        forward = epoch % 2 == 0 or (x.itemsize + y.itemsize) * n <= threads * L2_BYTES
         if parallel:
-            threads = _num_threads()
             for t in prange(threads):
                 thread_blocks(x, y, w, b, partial, t, threads, forward)
         else:

@@ -445,13 +445,32 @@ def test_an_unreachable_scheduler_is_one_clear_line_not_a_hang():
     )
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "inf", "nan", " "])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "inf", "nan", "1 s"])
 def test_a_bad_timeout_in_the_environment_is_refused_by_name(spy, monkeypatch, value):
     monkeypatch.setenv(dask_cluster.TIMEOUT_ENV, value)
     message = f"{dask_cluster.TIMEOUT_ENV} must be a number of seconds > 0, got {value!r}"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"), dask_cluster.using(NOBODY):
         pass
     assert spy == []
+
+
+@pytest.mark.parametrize("value", [0, -1.5, True, np.bool_(True), "abc", float("nan"), []])
+def test_a_bad_timeout_argument_is_refused_by_name(spy, value):
+    message = re.escape(f"timeout must be a number of seconds > 0, got {value!r}")
+    with pytest.raises(ValueError, match=f"^{message}$"), dask_cluster.using(NOBODY, timeout=value):
+        pass
+    assert spy == []
+
+
+@pytest.mark.parametrize("value", ["", "  ", "nonsense"])
+def test_the_environments_timeout_is_read_only_to_reach_a_scheduler(cluster, monkeypatch, value):
+    monkeypatch.setenv(dask_cluster.TIMEOUT_ENV, value)
+    if value.strip():  # a local cluster never waits for a scheduler: its timeout is not read
+        with dask_cluster.using(n_workers=1, timeout=None) as client:
+            assert client.submit(abs, -2).result() == 2
+    else:  # blank is unset: the default wait, and a scheduler that answers is reached
+        with dask_cluster.using(cluster.scheduler_address) as client:
+            assert client.submit(abs, -3).result() == 3
 
 
 def test_a_timeout_argument_outranks_the_environment(spy, monkeypatch):

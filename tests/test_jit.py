@@ -1,6 +1,7 @@
 """Fresh compile times of compiled kernels, and the compiled code the workers of a run share
 (bench/run/jit.py)."""
 
+import gc
 import importlib
 import types
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from mounts import fill, tmpfs
 
 from bench.run import jit, workers
-from impls import KERNELS, get_kernel, kernel_names, make_problem
+from impls import KERNELS, get_kernel, kernel_names, make_problem, numba_parallel, numba_simd
 
 COMPILED = [name for name in kernel_names() if KERNELS[name].compiled]
 INTERPRETED = [name for name in kernel_names() if not KERNELS[name].compiled]
@@ -50,7 +51,7 @@ def test_measuring_compiles_a_copy_and_leaves_a_compiled_kernel_alone():
 
 
 def test_a_kernel_not_yet_compiled_is_given_the_measured_copys_code():
-    kernel = get_kernel("numba")
+    kernel = numba_simd.descend
     original = jit.fresh_dispatcher(kernel)
     assert not original.signatures
     assert jit.numba_compile_seconds(original) > 0
@@ -61,6 +62,16 @@ def test_a_kernel_not_yet_compiled_is_given_the_measured_copys_code():
     problem = make_problem(50, seed=4)
     args = (problem.x, problem.y, 0.1, -0.2, 0.05, 7)
     assert original(*args) == kernel(*args)
+    # Jitted code compiled afterwards can still call it (numba_parallel calls numba_simd on few
+    # samples), once the measuring's own copy has gone: were that copy collected, Numba would
+    # withdraw the code both share, and this compile would fail.
+    gc.collect()
+    function = numba_parallel.descend.py_func
+    namespace = {**function.__globals__, "descend_one_core": original}
+    caller = numba.njit(cache=False, parallel=True)(
+        types.FunctionType(function.__code__, namespace, function.__name__)
+    )
+    assert caller(*args) == kernel(*args)
 
 
 def test_warm_up_compiles_the_specialization_the_benchmarks_call():

@@ -80,10 +80,11 @@ def test_numba_parallel_is_the_same_on_all_cores_one_core_or_both_by_turns(probl
     ANSWERS.clear()
     by_turns = recompiled(numba_parallel.descend, cores_are_free=alternating, CHECK_SAMPLES=2 * n)(*args)
     assert ANSWERS == [True, False, True]
-    # The threads walk their blocks both ways by turns (5 epochs: the last one backwards); always
-    # walking them first to last gives the same results.
+    # Threads whose share outgrows their cache walk it both ways by turns (epochs 1 and 3 backwards;
+    # a cache of 0 bytes makes every share outgrow it): the same results as always first to last.
+    both_ways = recompiled(numba_parallel.descend, cores_are_free=always_free, L2_BYTES=0)
     in_order = recompiled(numba_parallel.descend, cores_are_free=always_free, thread_blocks=blocks_in_order)
-    assert on_all_cores == on_one_core == by_turns == in_order(*args)
+    assert on_all_cores == on_one_core == by_turns == both_ways(*args) == in_order(*args)
     for threads in thread_counts():
         numba.set_num_threads(threads)
         try:
@@ -110,6 +111,29 @@ def test_each_threads_share_of_the_blocks_sums_the_same_walked_either_way(proble
             numba_parallel.thread_blocks(x, y, 0.25, -0.5, backward, t, threads, False)
         assert not np.isnan(forward).any()  # every block written, whatever the thread count
         assert np.array_equal(forward, backward)
+
+
+def cache_entry(caches, index, level, kind, size):
+    folder = caches / f"index{index}"
+    folder.mkdir(parents=True)
+    for name, text in (("level", level), ("type", kind), ("size", size)):
+        (folder / name).write_text(f"{text}\n")
+
+
+def test_the_second_level_cache_is_read_as_linux_describes_it(tmp_path):
+    caches = tmp_path / "cache"
+    cache_entry(caches, 0, 1, "Data", "48K")
+    cache_entry(caches, 1, 1, "Instruction", "32K")
+    cache_entry(caches, 2, 2, "Unified", "2048K")
+    cache_entry(caches, 3, 3, "Unified", "480M")
+    assert numba_parallel.second_level_cache_bytes(caches) == 2 * 2**20
+    for size, expected in [("2M", 2 * 2**20), ("1048576", 2**20), ("1.5M", 0), ("big", 0), ("", 0)]:
+        (caches / "index2" / "size").write_text(size)
+        assert numba_parallel.second_level_cache_bytes(caches) == expected, size
+    # No such folder, or a second level without its files: unknown.
+    assert numba_parallel.second_level_cache_bytes(tmp_path / "nowhere") == 0
+    (caches / "index2" / "type").unlink()
+    assert numba_parallel.second_level_cache_bytes(caches) == 0
 
 
 def test_sufficient_stats_parallel_statistics_are_the_same_on_all_cores_or_one(problem):

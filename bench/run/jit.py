@@ -77,7 +77,14 @@ def numba_compile_seconds(dispatcher: Dispatcher) -> float:
     for types_, compiled in fresh.overloads.items():
         if types_ not in dispatcher.overloads:
             dispatcher.add_overload(compiled)
+            # A dispatcher that is collected withdraws its code from Numba's registry of functions
+            # jitted code may call, so the copy must live as long as the kernel that now uses it.
+            _ADOPTED.append(fresh)
     return seconds
+
+
+#: Fresh copies whose compiled code a kernel's dispatcher took over (``numba_compile_seconds``).
+_ADOPTED: list[Dispatcher] = []
 
 
 def fresh_dispatcher(dispatcher: Dispatcher, _copies: dict | None = None) -> Dispatcher:
