@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from bench.reports import files, frames
+from bench.reports import files, frames, model, pooling
 
 # The report contract, in order: statistics and compile time, then the run metadata.
 CELL_COLUMNS = [
@@ -213,3 +213,18 @@ def test_a_report_whose_rounds_are_compressed_loads_the_same(tmp_path, cells, ro
     packed = model.load(written)
     assert packed.source == "rounds" == plain.source
     pd.testing.assert_frame_equal(packed.batches, plain.batches)
+
+
+def test_text_that_looks_like_a_number_is_read_back_as_written(tmp_path, cells, rounds):
+    # A short commit hash can read as a float ("852e450" would be 852·10⁴⁵⁰, infinite), a host or a
+    # run id as an integer, a version as a shorter float: a report keeps them as the text they were.
+    odd = {"git_commit": "852e450", "host": "1e3", "run_id": "0042", "numba_version": "0.60"}
+    written = [files.write(tmp_path / f"batch-{i}.csv", cells.assign(**odd), rounds) for i in range(2)]
+    report = model.load(written[0])
+    for key, value in odd.items():
+        assert report.metadata[key] == value, key
+    # The gate and a batched run pool batch reports and write the result: still the same text.
+    pooled_cells, pooled_rounds = pooling.pool(written)
+    back = model.load(files.write(tmp_path / "pooled.csv", pooled_cells, pooled_rounds))
+    for key, value in odd.items():
+        assert back.metadata[key] == value, key

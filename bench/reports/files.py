@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.reports.schema import ROUNDS_SUFFIX, SUFFIX, ReportError
+from bench.reports.schema import ROUNDS_SUFFIX, SUFFIX, TEXT_COLUMNS, ReportError
 
 #: Largest file read as a report: far above any real report, far below what exhausts memory.
 MAX_REPORT_BYTES = 2**30
@@ -208,8 +208,7 @@ def read_table(path: Path) -> pd.DataFrame:
     path = Path(path)
     _check_readable(path)
     try:
-        # Kernel names are text whatever they look like (a kernel named "1" stays "1").
-        frame = pd.read_csv(path, dtype={"kernel": str})
+        frame = pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))
     except pd.errors.EmptyDataError:
         raise ReportError(f"{path} is empty, not a benchmark report") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:

@@ -58,6 +58,23 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "sweep",
     "load",
 )
+#: Columns that hold text whatever they look like: a commit "852e450" is not 852·10⁴⁵⁰, a kernel or a
+#: host named "1" is not a number, and a version "2.10" is not 2.1.
+TEXT_COLUMNS: tuple[str, ...] = (
+    "kernel",
+    "run_id",
+    "utc_time",
+    "git_commit",
+    "host",
+    "cpu_model",
+    "python_version",
+    "numpy_version",
+    "numba_version",
+    "blas",
+    "numba_threading_layer",
+    "sweep",
+    "env",
+)
 #: Run metadata whose difference between two reports makes their ratios mix code and machine.
 MATCHED_METADATA: tuple[str, ...] = (
     "host",
