@@ -46,10 +46,10 @@ from impls.vector_width import widest_vectors
 
 #: Fewest samples worth splitting across threads. Every epoch pays a few microseconds to start and join
 #: a parallel region, while the split saves only part of a one-core pass; on the two-core machines this
-#: suite targets the two break even near this size (the benchmarks show where, per machine).
-PARALLEL_MIN_N = 2**15
+#: suite targets the two break even near this size (``results/parallel-threshold/`` measures where).
+PARALLEL_MIN_N = 2**16
 #: Blocks the samples are split into, whatever the thread count: a multiple of the usual thread counts,
-#: and few enough that a block at ``PARALLEL_MIN_N`` still holds 512 samples of vector code.
+#: and few enough that a block at ``PARALLEL_MIN_N`` still holds 1024 samples of vector code.
 BLOCKS = 64
 #: Samples summed between two checks of the machine's load: under a millisecond of one core's work, so
 #: a neighbour that starts or stops is seen within a millisecond, and the checks cost under 0.5%.
