@@ -33,6 +33,7 @@ bound of ``tests/error_bounds.py``.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 
@@ -98,6 +99,13 @@ _O_RDONLY = os.O_RDONLY
 #: is the one Numba's parallel loops declare for the same name (a module holds one declaration each).
 numba.get_num_threads()
 _num_threads = numba.types.ExternalFunction("get_num_threads", numba.types.intp())
+if numba.config.DISABLE_JIT:  # plain Python runs the same code: the same C functions, through ctypes
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _open, _pread, _close = _libc.open, _libc.pread, _libc.close
+    _open.argtypes, _open.restype = (ctypes.c_void_p, ctypes.c_int), ctypes.c_int
+    _pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_ssize_t)
+    _pread.restype = ctypes.c_ssize_t
+    _num_threads = numba.get_num_threads
 
 
 @njit(cache=False)

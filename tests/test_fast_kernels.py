@@ -26,6 +26,7 @@ import ast
 import importlib
 import importlib.util
 import math
+import os
 import subprocess
 import sys
 import warnings
@@ -52,6 +53,8 @@ from impls.numba_parallel import PARALLEL_MIN_N
 from impls.numpy_blocked import BLOCK
 from impls.sufficient_stats import centred_statistics
 from impls.sufficient_stats_parallel import centred_statistics as centred_statistics_all_cores
+
+ROOT = Path(__file__).resolve().parents[1]
 
 JAX_INSTALLED = importlib.util.find_spec("jax") is not None
 
@@ -324,3 +327,37 @@ def test_jax_device_arrays_compile_time_and_scoped_x64():
     assert 0 < seconds < 60
     assert jax_jit.device_description().startswith(jax.devices()[0].platform)
     assert jax.config.jax_enable_x64 == x64_before
+
+
+def test_without_the_jit_the_fast_kernels_run_as_plain_python(tmp_path):
+    # NUMBA_DISABLE_JIT is how one steps through a kernel in a debugger: the compiler hints and the
+    # C calls of the load check must then be plain Python too. Large enough for the parallel paths.
+    problem = make_problem(PARALLEL_MIN_N + 5, seed=2)
+    kernels = ("numba_simd", "numba_parallel", "sufficient_stats_parallel")
+    code = (
+        "import sys, numpy as np\n"
+        "from impls import numba_simd, numba_parallel, sufficient_stats_parallel\n"
+        "from bench.run.probes import stream\n"
+        "x, y = np.load(sys.argv[1]), np.load(sys.argv[2])\n"
+        f"for module in ({', '.join(kernels)}):\n"
+        "    print(*(float(v) for v in module.descend(x, y, 0.1, -0.2, 0.05, 1)))\n"
+        "stream(x, y, 0.0, 0.0, 0.1, 1)\n"
+    )
+    paths = []
+    for name, values in (("x", problem.x), ("y", problem.y)):
+        paths.append(tmp_path / f"{name}.npy")
+        np.save(paths[-1], values)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for kernel, line in zip(kernels, done.stdout.splitlines(), strict=True):
+        jitted = importlib.import_module(f"impls.{kernel}").descend(problem.x, problem.y, 0.1, -0.2, 0.05, 1)
+        # The same terms, summed in the loop's order rather than in lanes: the same to a few roundings.
+        assert tuple(map(float, line.split())) == pytest.approx(jitted, rel=1e-12), kernel

@@ -7,11 +7,7 @@ write the attribute, so a change there would silently fall back to 256-bit loops
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import llvmlite.binding as llvm
 import numba
@@ -20,10 +16,9 @@ import pytest
 from numba import njit, typeof
 
 from bench.run.probes import stream
-from impls import make_problem, numba_parallel, numba_simd
+from impls import numba_parallel, numba_simd
 from impls.vector_width import PREFER_512_BIT, widest_vectors
 
-ROOT = Path(__file__).resolve().parents[1]
 ARRAYS = (np.linspace(0.0, 1.0, 1000), np.linspace(1.0, 2.0, 1000))
 
 
@@ -81,30 +76,3 @@ def test_only_a_function_that_asks_gets_the_attribute():
     widest(x)
     assert PREFER_512_BIT not in plain.inspect_llvm(plain.signatures[0])
     assert PREFER_512_BIT in widest.inspect_llvm(widest.signatures[0])
-
-
-def test_without_the_jit_the_kernels_run_as_plain_python():
-    problem = make_problem(40, seed=2)
-    code = (
-        "import sys, numpy as np\n"
-        "from impls import numba_simd\n"
-        "from bench.run.probes import stream\n"
-        "x, y = (np.array([float(v) for v in line.split()]) for line in sys.stdin.read().splitlines())\n"
-        "print(repr(numba_simd.descend(x, y, 0.1, -0.2, 0.05, 9)))\n"
-        "stream(x, y, 0.0, 0.0, 0.1, 2)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        input="\n".join(" ".join(repr(float(v)) for v in a) for a in (problem.x, problem.y)),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    w, b = (float(v) for v in re.findall(r"[-+]?\d[\d.e+-]*", done.stdout.replace("np.float64", "")))
-    jitted = numba_simd.descend(problem.x, problem.y, 0.1, -0.2, 0.05, 9)
-    # The same terms, summed in the loop's order instead of in lanes: the same to a few roundings.
-    assert (w, b) == pytest.approx(jitted, rel=1e-12)
