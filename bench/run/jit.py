@@ -74,12 +74,13 @@ def numba_compile_seconds(dispatcher: Dispatcher) -> float:
     start = time.perf_counter()
     fresh(*args)
     seconds = time.perf_counter() - start
-    for types_, compiled in fresh.overloads.items():
-        if types_ not in dispatcher.overloads:
-            dispatcher.add_overload(compiled)
-            # A dispatcher that is collected withdraws its code from Numba's registry of functions
-            # jitted code may call, so the copy must live as long as the kernel that now uses it.
-            _ADOPTED.append(fresh)
+    adopted = [compiled for key, compiled in fresh.overloads.items() if key not in dispatcher.overloads]
+    for compiled in adopted:
+        dispatcher.add_overload(compiled)
+    if adopted:
+        # A dispatcher that is collected withdraws its code from Numba's registry of functions
+        # jitted code may call, so the copy must live as long as the kernel that now uses it.
+        _ADOPTED.append(fresh)
     return seconds
 
 
