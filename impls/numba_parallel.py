@@ -22,11 +22,12 @@ kernel always runs in parallel. The count includes this thread and any worker st
 the last region, which cannot be told from other tasks: on two cores, one busy neighbour goes unseen
 while the workers sleep, and a check that catches a short-lived task costs the speed-up until the next.
 
-Floating-point order: each term is ``numba_simd``'s (the same ``residual``, w·x + b fused into one
-FMA). The N terms are split into ``BLOCKS`` contiguous blocks of equal length (±1) whatever the thread
-count; each block is summed in vector lanes as ``numba_simd`` sums (``block_sums``), by whichever
-thread, in whichever order; the block sums are then added in block order without fast-math flags, and
-the update is ``step``'s. The results therefore depend neither on the thread count nor on which epochs
+Floating-point order: the sums are ``numba_simd``'s (Σ s·x and Σ s of the deviations s = y − w·x,
+and Σ x in the first epoch). The N samples are split into ``BLOCKS`` contiguous blocks of equal length
+(±1) whatever the thread count; each block is summed in vector lanes as ``numba_simd`` sums
+(``block_sums``), by whichever thread, in whichever order; the block sums are then added in block
+order without fast-math flags, and the b-terms and the update are ``numba_simd``'s
+(``gradient_sums``, ``step``). The results therefore depend neither on the thread count nor on which epochs
 ran in parallel (the tests check it bitwise), and agree with ``python_loop`` within the any-order
 bound of ``tests/error_bounds.py``.
 """
@@ -41,9 +42,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from impls.numba_simd import REDUCTION_FASTMATH, residual, step
 from impls.numba_simd import descend as descend_one_core
-from impls.vector_width import widest_vectors
+from impls.numba_simd import deviation_sums, deviation_sums_and_x, gradient_sums, step
 
 #: Fewest samples worth splitting across threads. Every epoch pays a few microseconds to start and join
 #: a parallel region, while the split saves only part of a one-core pass; on the two-core machines this
@@ -146,32 +146,41 @@ def block_bounds(n: int, k: int) -> tuple[int, int]:
     return k * n // BLOCKS, (k + 1) * n // BLOCKS
 
 
-@njit(cache=False, fastmath=REDUCTION_FASTMATH)
-def block_sums(x: np.ndarray, y: np.ndarray, w: float, b: float, k: int) -> tuple[float, float]:
-    """``(Σ r·x, Σ r)`` over block k, summed in vector lanes as ``numba_simd`` sums."""
-    widest_vectors()
+@njit(cache=False)
+def block_sums(x: np.ndarray, y: np.ndarray, w: float, k: int) -> tuple[float, float]:
+    """``(Σ s·x, Σ s)`` over block k, summed in vector lanes as ``numba_simd`` sums."""
     start, stop = block_bounds(x.shape[0], k)
     # Views from index 0: the vectorizer sees indices it knows to be non-negative.
-    xs, ys = x[start:stop], y[start:stop]
-    sum_rx = 0.0
-    sum_r = 0.0
-    for i in range(xs.shape[0]):
-        r = residual(xs[i], ys[i], w, b)
-        sum_rx += r * xs[i]
-        sum_r += r
-    return sum_rx, sum_r
+    return deviation_sums(x[start:stop], y[start:stop], w)
+
+
+@njit(cache=False)
+def block_sums_and_x(x: np.ndarray, y: np.ndarray, w: float, k: int) -> tuple[float, float, float]:
+    """``(Σ s·x, Σ s, Σ x)`` over block k: the first epoch's, as ``numba_simd`` sums them."""
+    start, stop = block_bounds(x.shape[0], k)
+    return deviation_sums_and_x(x[start:stop], y[start:stop], w)
 
 
 @njit(cache=False)
 def thread_blocks(
-    x: np.ndarray, y: np.ndarray, w: float, b: float, partial: np.ndarray, t: int, threads: int, forward: bool
+    x: np.ndarray,
+    y: np.ndarray,
+    w: float,
+    partial: np.ndarray,
+    t: int,
+    threads: int,
+    forward: bool,
+    first: bool,
 ) -> None:
     """Thread t's share of the blocks (t·BLOCKS/threads up to (t+1)·BLOCKS/threads), summed into
-    ``partial`` first to last if ``forward``, else last to first."""
-    first, stop = t * BLOCKS // threads, (t + 1) * BLOCKS // threads
-    for j in range(stop - first):
-        k = first + j if forward else stop - 1 - j
-        partial[k, 0], partial[k, 1] = block_sums(x, y, w, b, k)
+    ``partial`` first to last if ``forward``, else last to first; Σ x too in the ``first`` epoch."""
+    start, stop = t * BLOCKS // threads, (t + 1) * BLOCKS // threads
+    for j in range(stop - start):
+        k = start + j if forward else stop - 1 - j
+        if first:
+            partial[k, 0], partial[k, 1], partial[k, 2] = block_sums_and_x(x, y, w, k)
+        else:
+            partial[k, 0], partial[k, 1] = block_sums(x, y, w, k)
 
 
 @njit(cache=False, parallel=True)
@@ -182,7 +191,8 @@ def descend(
     n = x.shape[0]
     if n < PARALLEL_MIN_N:
         return descend_one_core(x, y, w, b, learning_rate, epochs)
-    partial = np.empty((BLOCKS, 2))
+    partial = np.empty((BLOCKS, 3))
+    sum_x = 0.0
     parallel = False
     unchecked = CHECK_SAMPLES  # samples summed since the last check: check before the first epoch
     for epoch in range(epochs):
@@ -196,13 +206,16 @@ def descend(
         forward = epoch % 2 == 0 or (x.itemsize + y.itemsize) * n <= threads * L2_BYTES
         if parallel:
             for t in prange(threads):
-                thread_blocks(x, y, w, b, partial, t, threads, forward)
+                thread_blocks(x, y, w, partial, t, threads, forward, epoch == 0)
         else:
-            thread_blocks(x, y, w, b, partial, 0, 1, forward)
-        sum_rx = 0.0
-        sum_r = 0.0
+            thread_blocks(x, y, w, partial, 0, 1, forward, epoch == 0)
+        sum_sx = 0.0
+        sum_s = 0.0
         for k in range(BLOCKS):
-            sum_rx += partial[k, 0]
-            sum_r += partial[k, 1]
+            sum_sx += partial[k, 0]
+            sum_s += partial[k, 1]
+            if epoch == 0:
+                sum_x += partial[k, 2]
+        sum_rx, sum_r = gradient_sums(sum_sx, sum_s, sum_x, n, b)
         w, b = step(w, b, sum_rx, sum_r, n, learning_rate)
     return w, b

@@ -8,9 +8,15 @@ roundoff of float64, ``γ(k) = k·u / (1 − k·u)``. Let (w_k, b_k) be the exac
    the constant 2/N, the product with it, and ·(−x_i) (negation is exact). The subtraction may cancel,
    so its error is relative to |y_i| + |w·x_i| + |b|, not to the residual; carrying that through,
    ``|t̂_i − t_i| ≤ γ(6)·(2/N)·(|y_i| + |w·x_i| + |b|)·|x_i|``. The b-term is the same without |x_i|.
-   ``numba_simd`` and ``numba_parallel`` contract w·x_i + b into one fused multiply-add, which rounds
-   once where the notebook rounds twice, still relative to |w·x_i| + |b|: five roundings, so the six
-   counted here cover them too (``TERM_ROUNDINGS`` is an upper bound for every kernel).
+   ``numba_simd`` and ``numba_parallel`` regroup the same monomials: with s_i = y_i − w·x_i (one
+   fused multiply-add) they sum Σ s_i·x_i and Σ s_i, then subtract b·Σ x_i and N·b. Counted per
+   monomial (step 5 below), y_i·x_i and w·x_i² take the FMA for s_i, the FMA that adds s_i·x_i (its
+   product's one rounding), at most N − 1 additions, the subtraction and the two of the scaling by
+   2/N: N + 4, where the notebook's take N + 5 (six per term, N − 1 in the sum); b·x_i takes at most
+   N − 1 additions in Σ x, the product with b, the subtraction and the scaling: N + 3. The b-gradient's
+   monomials take fewer. All are relative to the same magnitudes |y_i|·|x_i|, |w·x_i|·|x_i|,
+   |b|·|x_i|, so the bound below, with six roundings per term and depth N − 1, covers them too
+   (``TERM_ROUNDINGS`` is an upper bound for every kernel).
 
 2. **The sum.** Summing N terms in *any* order (sequential, pairwise, blocked, SIMD lanes, threads)
    forms a binary tree of depth at most N−1, so ``|Ŝ − Σ t̂_i| ≤ γ(N−1)·Σ|t̂_i|`` (Higham eq. 4.4). A
@@ -55,8 +61,8 @@ from impls.closed_form import modes, moments, power_terms
 
 UNIT_ROUNDOFF = 2.0**-53
 
-#: Roundings in one gradient term (step 1 above): the notebook's six. Kernels that fuse w·x + b into
-#: one FMA (numba_simd, numba_parallel) take five; a bound for more roundings holds for fewer.
+#: Roundings in one gradient term (step 1 above): the notebook's six. Kernels that count fewer
+#: (numba_simd, numba_parallel: see step 1) are covered; a bound for more roundings holds for fewer.
 TERM_ROUNDINGS = 6
 
 
