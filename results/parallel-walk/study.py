@@ -27,11 +27,14 @@ ROUNDS = 15
 
 
 @numba.njit(cache=False)
-def blocks_in_order(x, y, w, b, partial, t, threads, forward):
+def blocks_in_order(x, y, w, partial, t, threads, forward, first):
     """``numba_parallel.thread_blocks`` without the alternation: always first block to last."""
-    first, stop = t * numba_parallel.BLOCKS // threads, (t + 1) * numba_parallel.BLOCKS // threads
-    for k in range(first, stop):
-        partial[k, 0], partial[k, 1] = numba_parallel.block_sums(x, y, w, b, k)
+    start, stop = t * numba_parallel.BLOCKS // threads, (t + 1) * numba_parallel.BLOCKS // threads
+    for k in range(start, stop):
+        if first:
+            partial[k, 0], partial[k, 1], partial[k, 2] = numba_parallel.block_sums_and_x(x, y, w, k)
+        else:
+            partial[k, 0], partial[k, 1] = numba_parallel.block_sums(x, y, w, k)
 
 
 @numba.njit(cache=False)
