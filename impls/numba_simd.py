@@ -19,10 +19,13 @@ inside the loops. Only the accumulations carry ``reassoc`` and ``contract``: the
 terms in any order (lanes of a vector register, then a tree across the lanes) and fuse ``s·x`` into
 the addition. ``gradient_sums`` and ``step`` (the notebook's update from ``−(2/N)·Σ``) take no flags.
 Without ``nnan``/``ninf``, infinities and NaNs propagate as IEEE arithmetic says, so a diverging
-descent comes back non-finite as in every other kernel. Regrouped, each gradient is still a sum of
-the notebook's monomials (y_i·x_i, w·x_i², b·x_i) in *some* order, each carried through at most
-N + 4 roundings and none magnified: the results agree with ``python_loop`` within the any-order bound
-of ``tests/error_bounds.py`` (step 1 there counts the roundings).
+descent comes back non-finite as in every other kernel. (Near the top of the float64 range, where
+``fit`` reports a problem ``diverged`` because some kernel's products could overflow, the regrouped
+sums can overflow where the notebook's order does not, giving NaN from inf − inf, or the reverse.)
+Regrouped, each gradient is still a sum of the notebook's monomials (y_i·x_i, w·x_i², b·x_i) in
+*some* order, each carried through at most N + 4 roundings and none magnified: the results agree
+with ``python_loop`` within the any-order bound of ``tests/error_bounds.py`` (step 1 there counts
+the roundings).
 """
 
 from __future__ import annotations

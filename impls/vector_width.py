@@ -3,8 +3,8 @@
 LLVM tunes its code for recent Intel cores with "prefer-256-bit": a loop it vectorizes uses 256-bit
 registers even where the CPU has 512-bit ones (AVX-512), because on the first such cores the wide
 instructions lowered the clock. A loop whose data sits in the caches is then held back by its
-arithmetic more than it need be: ``numba_simd``, with twice the ``stream`` probe's operations per
-sample, gains more from the wider registers than the probe does (``docs/memory-limit.md``).
+arithmetic more than it need be: ``numba_simd``, with more operations per sample than the ``stream``
+probe (three against two), gains more from the wider registers than the probe does (``docs/memory-limit.md``).
 
 ``widest_vectors()`` called in a jitted function gives that function LLVM's
 ``"prefer-vector-width"="512"`` attribute, which is what ``clang -mprefer-vector-width=512`` sets:

@@ -58,8 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 JAX_INSTALLED = importlib.util.find_spec("jax") is not None
 
-#: Kernels that sum the notebook's monomials in another order (numba_simd and numba_parallel grouped
-#: otherwise too), within the any-order bound.
+#: Kernels that sum the notebook's monomials in another order (numba_simd, numba_parallel and
+#: numpy_fast grouped otherwise too: b·Σ x and N·b subtracted once an epoch), within the any-order bound.
 REORDERED_SUMS = ["numba_simd", "numba_parallel", "numpy_fast"] + (["jax"] if JAX_INSTALLED else [])
 #: Kernels that compute the same iterates from statistics of the data.
 FROM_STATISTICS = ["sufficient_stats", "sufficient_stats_parallel", "closed_form"]
@@ -212,14 +212,18 @@ def test_large_offset_trajectory_agrees_with_correctly_rounded_reference(kernel,
 @pytest.mark.parametrize("kernel", ["numba_parallel", "sufficient_stats_parallel"])
 def test_large_offset_on_the_blocked_path_agrees_with_correctly_rounded_reference(kernel):
     # From PARALLEL_MIN_N samples on, the parallel kernels sum blocks (sufficient_stats_parallel all
-    # about one shift), and numba_parallel adds up Σ x from its blocks in the first epoch.
+    # about one shift), and numba_parallel adds up Σ x from its blocks in the first epoch; started far
+    # from the line, so that b·Σ x weighs. The trajectory is a chain of one-epoch calls: one call of
+    # every epoch, which reuses Σ x, must end where the chain does.
     x, y, learning_rate = offset_problem(PARALLEL_MIN_N + 17, seed=2)
-    ws, bs = trajectory(kernel, x, y, learning_rate, 20)
-    ref_w, ref_b = trajectory_fsum(x, y, 0.0, 0.0, learning_rate, 20)
-    bound_w, bound_b = kernel_bound(kernel, x, y, ws, bs, 0.0, 0.0, learning_rate)
-    ref_bound_w, ref_bound_b = trajectory_bound(x, y, ref_w, ref_b, 0.0, 0.0, learning_rate, 1)
+    w0, b0, epochs = -1.0, 100.0, 20
+    ws, bs = trajectory(kernel, x, y, learning_rate, epochs, w0, b0)
+    ref_w, ref_b = trajectory_fsum(x, y, w0, b0, learning_rate, epochs)
+    bound_w, bound_b = kernel_bound(kernel, x, y, ws, bs, w0, b0, learning_rate)
+    ref_bound_w, ref_bound_b = trajectory_bound(x, y, ref_w, ref_b, w0, b0, learning_rate, 1)
     assert_within(f"{kernel} w", ws, ref_w, bound_w + ref_bound_w)
     assert_within(f"{kernel} b", bs, ref_b, bound_b + ref_bound_b)
+    assert get_kernel(kernel)(x, y, w0, b0, learning_rate, epochs) == (ws[-1], bs[-1])
 
 
 @pytest.mark.parametrize(
@@ -337,7 +341,8 @@ def test_jax_device_arrays_compile_time_and_scoped_x64():
 
 def test_without_the_jit_the_fast_kernels_run_as_plain_python(tmp_path):
     # NUMBA_DISABLE_JIT is how one steps through a kernel in a debugger: the compiler hints and the
-    # C calls of the load check must then be plain Python too. Large enough for the parallel paths.
+    # C calls of the load check must then be plain Python too. Large enough for the parallel paths;
+    # two epochs, because the first sums differently (Σ x too).
     problem = make_problem(PARALLEL_MIN_N + 5, seed=2)
     kernels = ("numba_simd", "numba_parallel", "sufficient_stats_parallel")
     code = (
@@ -346,7 +351,7 @@ def test_without_the_jit_the_fast_kernels_run_as_plain_python(tmp_path):
         "from bench.run.probes import stream\n"
         "x, y = np.load(sys.argv[1]), np.load(sys.argv[2])\n"
         f"for module in ({', '.join(kernels)}):\n"
-        "    print(*(float(v) for v in module.descend(x, y, 0.1, -0.2, 0.05, 1)))\n"
+        "    print(*(float(v) for v in module.descend(x, y, 0.1, -0.2, 0.05, 2)))\n"
         "stream(x, y, 0.0, 0.0, 0.1, 1)\n"
     )
     paths = []
@@ -364,6 +369,6 @@ def test_without_the_jit_the_fast_kernels_run_as_plain_python(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     for kernel, line in zip(kernels, done.stdout.splitlines(), strict=True):
-        jitted = importlib.import_module(f"impls.{kernel}").descend(problem.x, problem.y, 0.1, -0.2, 0.05, 1)
+        jitted = importlib.import_module(f"impls.{kernel}").descend(problem.x, problem.y, 0.1, -0.2, 0.05, 2)
         # The same terms, summed in the loop's order rather than in lanes: the same to a few roundings.
         assert tuple(map(float, line.split())) == pytest.approx(jitted, rel=1e-12), kernel

@@ -47,6 +47,7 @@ LOOPS = {
 CALLERS = {
     "numba_simd": (numba_simd.descend, (*ARRAYS, 0.1, 0.2, 0.3, 5)),
     "numba_parallel.block_sums": (numba_parallel.block_sums, (*ARRAYS, 0.1, 3)),
+    "numba_parallel.block_sums_and_x": (numba_parallel.block_sums_and_x, (*ARRAYS, 0.1, 3)),
 }
 
 

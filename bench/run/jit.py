@@ -93,7 +93,7 @@ def fresh_dispatcher(dispatcher: Dispatcher, _copies: dict | None = None) -> Dis
 
     Jitted functions it calls by global name get fresh copies too: Numba would otherwise reuse their
     compiled code, and a kernel built from small jitted pieces (``sufficient_stats`` calls its
-    statistics function, ``numba_parallel`` the residual of ``numba_simd``) would report only the
+    statistics function, ``numba_parallel`` the loops of ``numba_simd``) would report only the
     cost of its top-level function — a quarter of the real compile time in one measured case.
     """
     copies = {} if _copies is None else _copies
