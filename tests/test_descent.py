@@ -38,7 +38,8 @@ def test_one_sample_is_fitted(kernel):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_noise_free_data_converges_to_the_truth(kernel):
     x, y, w_true, b_true = make_problem(200, seed=7)
-    result = fit(x, y, kernel=kernel, learning_rate=0.5, epochs=20_000)
+    # About 300 epochs take the error below 1e-9 (J's slowest eigenvalue is 0.93 here): 2000 leave room.
+    result = fit(x, y, kernel=kernel, learning_rate=0.5, epochs=2_000)
     assert result.w == pytest.approx(w_true, abs=1e-9)
     assert result.b == pytest.approx(b_true, abs=1e-9)
 
